@@ -1,0 +1,125 @@
+package wsstream
+
+import (
+	"sync"
+	"time"
+)
+
+// deadline is an abortable deadline, modelled on the pipeDeadline of Go's
+// net/pipe.go. It is state plus a channel: the channel returned by wait is
+// closed when the deadline passes, and stays the same channel while the
+// deadline is moved within the future, so a goroutine blocked on it sees
+// the new time without being woken. Moving the deadline into the past
+// closes the channel at once; clearing it or moving it into the future
+// after it has passed installs a fresh channel.
+//
+// A deadline never touches the connection below: when it passes, blocked
+// calls return and nothing else happens.
+type deadline struct {
+	mu sync.Mutex // guards timer, armed and cancelCh
+
+	// timer closes cancelCh when the deadline passes. It is created on the
+	// first future deadline and reused afterwards.
+	timer *time.Timer
+	// armed reports that timer is scheduled and its callback has not been
+	// stopped. While armed, cancelCh is open and only the callback closes
+	// it, so the callback may read cancelCh without the lock.
+	armed bool
+	// cancelCh is closed when the deadline has passed.
+	cancelCh chan struct{}
+}
+
+func makeDeadline() deadline {
+	return deadline{cancelCh: make(chan struct{})}
+}
+
+// set sets the deadline. A zero t clears it; a t in the past makes it pass
+// now.
+func (d *deadline) set(t time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+
+	d.disarm()
+
+	passed := isClosed(d.cancelCh)
+	if t.IsZero() {
+		if passed {
+			d.cancelCh = make(chan struct{})
+		}
+		return
+	}
+
+	if dur := time.Until(t); dur > 0 {
+		if passed {
+			d.cancelCh = make(chan struct{})
+		}
+		if d.timer == nil {
+			d.timer = time.AfterFunc(dur, d.fire)
+		} else {
+			d.timer.Reset(dur)
+		}
+		d.armed = true
+		return
+	}
+
+	if !passed {
+		close(d.cancelCh)
+	}
+}
+
+// fire is the timer's callback. It runs without the lock: set holds the
+// lock while it waits for fire to finish (see disarm).
+func (d *deadline) fire() {
+	close(d.cancelCh)
+}
+
+// disarm stops the timer. If the callback has already started, it waits
+// for it to close cancelCh. d.mu must be held.
+func (d *deadline) disarm() {
+	if !d.armed {
+		return
+	}
+	d.armed = false
+	if !d.timer.Stop() {
+		<-d.cancelCh
+	}
+}
+
+// wait returns a channel that is closed when the deadline passes.
+func (d *deadline) wait() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cancelCh
+}
+
+// passed reports whether the deadline has passed.
+func (d *deadline) passed() bool {
+	return isClosed(d.wait())
+}
+
+// stop releases the timer, leaving the deadline's channel as it is. The
+// deadline stays usable.
+func (d *deadline) stop() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.disarm()
+}
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// notify wakes the goroutine waiting on ch, if any, without blocking. ch
+// must have a buffer of one: a notification sent while nobody waits is
+// kept for the next waiter.
+func notify(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}

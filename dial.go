@@ -1,0 +1,220 @@
+package wsstream
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// DialOptions configure [Dial]: every option of coder/websocket's Dial,
+// plus the options of the stream. A nil *DialOptions is valid.
+type DialOptions struct {
+	// DialOptions are passed to websocket.Dial. OnPingReceived and
+	// OnPongReceived are called as usual, from the read pump: they must
+	// not block.
+	//
+	// When HTTPClient is nil or its Transport is an *http.Transport (or
+	// nil), Dial uses a copy of that transport whose DialContext is
+	// wrapped, so that the Conn sees the TCP connection: it reports its
+	// real addresses, can drop it when a close times out, and waits for
+	// the server to close it. With any other RoundTripper the Conn has
+	// the caveats of one made by [New].
+	websocket.DialOptions
+
+	// Options configure the stream.
+	Options
+}
+
+// AcceptOptions configure [Accept]: every option of coder/websocket's
+// Accept, plus the options of the stream. A nil *AcceptOptions is valid.
+type AcceptOptions struct {
+	// AcceptOptions are passed to websocket.Accept. As there, a
+	// cross-origin upgrade is refused unless OriginPatterns allows it.
+	// OnPingReceived and OnPongReceived are called from the read pump:
+	// they must not block.
+	websocket.AcceptOptions
+
+	// Options configure the stream.
+	Options
+}
+
+// Dial opens a WebSocket connection to url (ws://, wss://, http:// or
+// https://) and returns it as a Conn. ctx bounds the dial and the
+// handshake only. The response is the server's handshake response; as
+// with websocket.Dial, its body must not be read.
+func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Response, error) {
+	var o DialOptions
+	if opts != nil {
+		o = *opts
+	}
+	so := o.Options.withDefaults()
+
+	var dialed atomic.Pointer[tcpConn]
+	if hc, ok := hookTransport(o.HTTPClient, so.CloseTimeout, &dialed); ok {
+		o.HTTPClient = hc
+	}
+	ws, resp, err := websocket.Dial(ctx, url, &o.DialOptions)
+	if err != nil {
+		return nil, resp, err
+	}
+
+	tcp := dialed.Load()
+	c := newConnOver(ws, tcp, so)
+	c.start()
+	return c, resp, nil
+}
+
+// Accept upgrades an HTTP request to a WebSocket and returns it as a
+// Conn. On failure it has written an HTTP error response. As with
+// websocket.Accept, r's context must not be used once Accept returns.
+func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn, error) {
+	var o AcceptOptions
+	if opts != nil {
+		o = *opts
+	}
+	so := o.Options.withDefaults()
+
+	hw := &hijackWriter{ResponseWriter: w}
+	ws, err := websocket.Accept(hw, r, &o.AcceptOptions)
+	if err != nil {
+		return nil, err
+	}
+	c := newConnOver(ws, hw.tcp, so)
+	c.start()
+	return c, nil
+}
+
+// newConnOver returns a Conn over ws, seeing the TCP connection tcp
+// below it, or with the caveats of New when tcp is nil.
+func newConnOver(ws *websocket.Conn, tcp *tcpConn, o Options) *Conn {
+	if tcp == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		return newConn(ws, nil, o, ctx, cancel, unknownAddr{}, unknownAddr{})
+	}
+	return newConn(ws, tcp, o, context.Background(), nil, tcp.LocalAddr(), tcp.RemoteAddr())
+}
+
+// hookTransport returns a copy of hc whose transport records the TCP
+// connection it dials in dialed. It reports false when hc's transport is
+// not an *http.Transport.
+func hookTransport(hc *http.Client, linger time.Duration, dialed *atomic.Pointer[tcpConn]) (*http.Client, bool) {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	rt := hc.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	base, ok := rt.(*http.Transport)
+	if !ok {
+		return nil, false
+	}
+	// A transport of its own also guarantees a fresh connection: the
+	// handshake never reuses an idle keep-alive connection.
+	tr := base.Clone()
+	wrap := func(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return func(ctx context.Context, network, addr string) (net.Conn, error) {
+			nc, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			tc := newTCPConn(nc, linger)
+			dialed.Store(tc)
+			return tc, nil
+		}
+	}
+	switch {
+	case base.DialContext != nil:
+		tr.DialContext = wrap(base.DialContext)
+	case base.Dial != nil: // the deprecated hook, if it is the one set
+		d := base.Dial
+		tr.DialContext = wrap(func(_ context.Context, network, addr string) (net.Conn, error) { return d(network, addr) })
+	default:
+		var d net.Dialer
+		tr.DialContext = wrap(d.DialContext)
+	}
+	if base.DialTLSContext != nil {
+		tr.DialTLSContext = wrap(base.DialTLSContext)
+	}
+	c := *hc
+	c.Transport = tr
+	return &c, true
+}
+
+// hijackWriter lets Accept see the TCP connection that coder/websocket
+// hijacks from the HTTP server.
+type hijackWriter struct {
+	http.ResponseWriter
+	tcp *tcpConn
+}
+
+func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := brw.Writer.Flush(); err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	w.tcp = newTCPConn(nc, 0)
+	brw.Writer.Reset(w.tcp)
+	return w.tcp, brw, nil
+}
+
+// Unwrap lets http.ResponseController reach the wrapped writer.
+func (w *hijackWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// WriteHeaderNow forwards to writers that need it to send the 101
+// response before the hijack (gin's); coder/websocket calls it when
+// present.
+func (w *hijackWriter) WriteHeaderNow() {
+	if hw, ok := w.ResponseWriter.(interface{ WriteHeaderNow() }); ok {
+		hw.WriteHeaderNow()
+	}
+}
+
+// tcpConn is the TCP connection below a Conn made by Dial or Accept.
+// coder/websocket reads and writes it through its buffers and closes it
+// at the end of the close handshake.
+type tcpConn struct {
+	net.Conn
+	// linger is how long Close waits for the peer to close first; zero on
+	// the server side, which closes at once.
+	linger time.Duration
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+func newTCPConn(nc net.Conn, linger time.Duration) *tcpConn {
+	return &tcpConn{Conn: nc, linger: linger}
+}
+
+// Close closes the connection. With a linger (a client), it first waits
+// up to linger for the server to close its side, as RFC 6455 section 7.1.1
+// asks, discarding whatever arrives.
+func (t *tcpConn) Close() error {
+	if t.linger > 0 {
+		t.Conn.SetReadDeadline(time.Now().Add(t.linger))
+		var buf [256]byte
+		for {
+			if _, err := t.Conn.Read(buf[:]); err != nil {
+				break
+			}
+		}
+	}
+	t.abort()
+	return t.closeErr
+}
+
+// abort closes the connection at once, ending a lingering Close.
+func (t *tcpConn) abort() {
+	t.closeOnce.Do(func() { t.closeErr = t.Conn.Close() })
+}

@@ -1,0 +1,53 @@
+package wsstream
+
+import (
+	"errors"
+	"os"
+)
+
+// Sentinel errors. Match them with [errors.Is]; the errors a Conn returns
+// may wrap them with more detail (a close code, the cause from below).
+//
+// A Conn also returns errors that are not listed here:
+//   - [net.ErrClosed] from Read and Write after a local Close;
+//   - a bare [io.EOF] from Read after the peer closed with status 1000 or
+//     1001 and every received byte was read;
+//   - a timeout ([net.Error] with Timeout() == true, matching
+//     [os.ErrDeadlineExceeded]) when a deadline passes.
+var (
+	// ErrTextMessage is reported when the peer sends a text message to a
+	// Conn whose Options.AcceptText is false. The Conn closes with status
+	// 1003 (unsupported data); Read returns the data received before the
+	// text message, then an error wrapping ErrTextMessage.
+	ErrTextMessage = errors.New("wsstream: text message received; only binary messages carry stream data")
+
+	// ErrPeerClosed is wrapped by the errors that Read and Write return
+	// after the peer sent a close frame with a status other than 1000 or
+	// 1001 (Read), or with any status (Write). The error also wraps the
+	// peer's [websocket.CloseError], so [websocket.CloseStatus] reports
+	// the code.
+	ErrPeerClosed = errors.New("wsstream: peer closed the WebSocket")
+
+	// ErrConnectionLost is wrapped by the error that Read and Write return
+	// when the transport failed or ended without a WebSocket close frame
+	// (TCP reset, EOF in the middle of the stream, a protocol error). The
+	// error also wraps the cause reported by the layer below.
+	ErrConnectionLost = errors.New("wsstream: connection lost without a close handshake")
+
+	// ErrCloseTimeout is wrapped by the error that Close returns when the
+	// close handshake did not complete within Options.CloseTimeout. The
+	// Conn is closed all the same: the TCP connection was dropped.
+	ErrCloseTimeout = errors.New("wsstream: close handshake timed out")
+)
+
+// errDeadline is the error Read and Write return when their deadline has
+// passed. It is a [net.Error] whose Timeout method reports true and it
+// unwraps to [os.ErrDeadlineExceeded], like the errors of a TCP conn.
+var errDeadline error = deadlineError{}
+
+type deadlineError struct{}
+
+func (deadlineError) Error() string   { return "wsstream: i/o timeout" }
+func (deadlineError) Timeout() bool   { return true }
+func (deadlineError) Temporary() bool { return true }
+func (deadlineError) Unwrap() error   { return os.ErrDeadlineExceeded }
