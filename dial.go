@@ -189,6 +189,14 @@ type tcpConn struct {
 	// the server side, which closes at once.
 	linger time.Duration
 
+	mu sync.Mutex // guards closeCalled and abortedFirst
+	// closeCalled is set when coder/websocket calls Close: the WebSocket
+	// close handshake is over, one way or another.
+	closeCalled bool
+	// abortedFirst is set when abort came before Close: the handshake was
+	// cut short.
+	abortedFirst bool
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -201,6 +209,9 @@ func newTCPConn(nc net.Conn, linger time.Duration) *tcpConn {
 // up to linger for the server to close its side, as RFC 6455 section 7.1.1
 // asks, discarding whatever arrives.
 func (t *tcpConn) Close() error {
+	t.mu.Lock()
+	t.closeCalled = true
+	t.mu.Unlock()
 	if t.linger > 0 {
 		t.Conn.SetReadDeadline(time.Now().Add(t.linger))
 		var buf [256]byte
@@ -210,11 +221,27 @@ func (t *tcpConn) Close() error {
 			}
 		}
 	}
-	t.abort()
+	t.closeNow()
 	return t.closeErr
 }
 
 // abort closes the connection at once, ending a lingering Close.
 func (t *tcpConn) abort() {
+	t.mu.Lock()
+	if !t.closeCalled {
+		t.abortedFirst = true
+	}
+	t.mu.Unlock()
+	t.closeNow()
+}
+
+// interrupted reports whether abort cut the WebSocket close short.
+func (t *tcpConn) interrupted() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.abortedFirst
+}
+
+func (t *tcpConn) closeNow() {
 	t.closeOnce.Do(func() { t.closeErr = t.Conn.Close() })
 }
