@@ -26,6 +26,12 @@ const (
 	// DefaultWriteBufferSize is how many bytes Write accepts before they
 	// are on the socket; further Writes wait for room.
 	DefaultWriteBufferSize = 2 * DefaultMaxMessageSize
+	// DefaultKeepaliveInterval is how long a Conn goes without receiving
+	// anything before it pings the peer.
+	DefaultKeepaliveInterval = 30 * time.Second
+	// DefaultKeepaliveTimeout is how long a keepalive ping waits for the
+	// pong before the Conn is dropped.
+	DefaultKeepaliveTimeout = 15 * time.Second
 )
 
 // Options configure a [Conn]. The zero value is valid: every zero field
@@ -65,6 +71,20 @@ type Options struct {
 	// Set it no higher than the peer's message read limit.
 	MaxMessageSize int
 
+	// KeepaliveInterval is how long the Conn may go without receiving
+	// anything before it pings the peer (default
+	// [DefaultKeepaliveInterval]; negative disables keepalive). When the
+	// pong does not arrive within KeepaliveTimeout, the Conn is dropped:
+	// Read and Write fail with an error wrapping [ErrKeepaliveTimeout].
+	// This notices a peer that vanished behind a NAT or proxy, and keeps
+	// proxies that drop idle connections (nginx's proxy_read_timeout
+	// defaults to 60s) from dropping this one.
+	KeepaliveInterval time.Duration
+
+	// KeepaliveTimeout is how long a keepalive ping waits for its pong
+	// (default [DefaultKeepaliveTimeout]).
+	KeepaliveTimeout time.Duration
+
 	// LocalAddr and RemoteAddr are what [Conn.LocalAddr] and
 	// [Conn.RemoteAddr] return for a Conn made by [New], which cannot see
 	// the TCP connection below the WebSocket. Dial and Accept ignore them
@@ -88,6 +108,12 @@ func (o *Options) withDefaults() Options {
 	}
 	if r.WriteBufferSize <= 0 {
 		r.WriteBufferSize = DefaultWriteBufferSize
+	}
+	if r.KeepaliveInterval == 0 {
+		r.KeepaliveInterval = DefaultKeepaliveInterval
+	}
+	if r.KeepaliveTimeout <= 0 {
+		r.KeepaliveTimeout = DefaultKeepaliveTimeout
 	}
 	return r
 }

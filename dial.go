@@ -42,6 +42,10 @@ type AcceptOptions struct {
 
 	// Options configure the stream.
 	Options
+
+	// Backlog is used by [Listener] only: how many upgraded Conns may wait
+	// for Listener.Accept (default 128). Upgrades beyond it get HTTP 503.
+	Backlog int
 }
 
 // Dial opens a WebSocket connection to url (ws://, wss://, http:// or

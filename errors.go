@@ -34,6 +34,11 @@ var (
 	// error also wraps the cause reported by the layer below.
 	ErrConnectionLost = errors.New("wsstream: connection lost without a close handshake")
 
+	// ErrKeepaliveTimeout is wrapped by the error that Read and Write
+	// return after a keepalive ping went unanswered for
+	// Options.KeepaliveTimeout and the Conn was dropped.
+	ErrKeepaliveTimeout = errors.New("wsstream: keepalive ping unanswered")
+
 	// ErrCloseTimeout is wrapped by the error that Close returns when the
 	// close handshake did not complete within Options.CloseTimeout. The
 	// Conn is closed all the same: the TCP connection was dropped.
