@@ -44,7 +44,16 @@ func (c *Conn) CloseWithStatus(code websocket.StatusCode, reason string) error {
 		c.abort()
 	}
 	<-c.pumpDoneCh
-	c.finish()
+	if err != nil {
+		c.publish(ErrorEvent{Err: err})
+	}
+	c.finish(ClosedEvent{
+		Initiator: InitiatorLocal,
+		Code:      code,
+		Reason:    reason,
+		Handshake: err == nil,
+		Err:       err,
+	})
 	return err
 }
 
@@ -81,13 +90,18 @@ func (c *Conn) closeWebSocket(code websocket.StatusCode, reason string, deadline
 		return fmt.Errorf("%w: no close frame from the peer", ErrCloseTimeout)
 	}
 
+	var ce websocket.CloseError
 	switch {
 	case err == nil:
-		// The handshake completed; with a client, the server closed TCP
-		// or the timeout passed while waiting for it.
+		// The handshake completed: the peer answered with our status
+		// (coder/websocket checked it, but keeps the reason to itself if
+		// it read the frame rather than the pump). With a client, the
+		// server then closed TCP or the timeout passed waiting for it.
+		c.notePeerClose(websocket.CloseError{Code: code})
 		return nil
-	case websocket.CloseStatus(err) != -1:
+	case errors.As(err, &ce):
 		// The peer answered with another status than ours.
+		c.notePeerClose(ce)
 		return nil
 	case errors.Is(err, net.ErrClosed):
 		// The WebSocket was already closed. If the peer closed it, the
@@ -118,9 +132,17 @@ func (c *Conn) abort() {
 }
 
 // finish runs once the WebSocket is closed and the pump has returned:
-// it waits for the writer and releases what the Conn holds.
-func (c *Conn) finish() {
+// it waits for the Conn's other goroutines, releases what the Conn holds,
+// and reports ev, the last event.
+func (c *Conn) finish(ev ClosedEvent) {
 	c.writers.Wait()
+	c.kaMu.Lock()
+	c.kaStopped = true
+	if c.kaTimer != nil {
+		c.kaTimer.Stop()
+	}
+	c.kaMu.Unlock()
+	c.kaRunning.Wait()
 	c.readDeadline.stop()
 	c.writeDeadline.stop()
 	if c.cancel != nil {
@@ -133,6 +155,7 @@ func (c *Conn) finish() {
 		c.releaseReadBufLocked()
 		c.readMu.Unlock()
 	}
+	c.events.Close(ev)
 	close(c.doneCh)
 }
 

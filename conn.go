@@ -3,6 +3,7 @@ package wsstream
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -26,8 +27,7 @@ const (
 	// DefaultWriteBufferSize is how many bytes Write accepts before they
 	// are on the socket; further Writes wait for room.
 	DefaultWriteBufferSize = 2 * DefaultMaxMessageSize
-	// DefaultKeepaliveInterval is how long a Conn goes without receiving
-	// anything before it pings the peer.
+	// DefaultKeepaliveInterval is how often a Conn pings its peer.
 	DefaultKeepaliveInterval = 30 * time.Second
 	// DefaultKeepaliveTimeout is how long a keepalive ping waits for the
 	// pong before the Conn is dropped.
@@ -57,6 +57,12 @@ type Options struct {
 	// the application reads is slowed down by TCP flow control. The buffer
 	// is taken from a pool when data arrives and returned when Read has
 	// drained it: an idle Conn holds none.
+	//
+	// coder/websocket reads frame payloads with io.ReadFull, so the bytes
+	// of a frame still arriving become readable in pieces of up to
+	// ReadBufferSize bytes, or at the end of the frame, whichever comes
+	// first. Peers that send whole frames, as WebSocket libraries do, never
+	// notice.
 	ReadBufferSize int
 
 	// WriteBufferSize is how many bytes Write accepts before they are on
@@ -71,14 +77,16 @@ type Options struct {
 	// Set it no higher than the peer's message read limit.
 	MaxMessageSize int
 
-	// KeepaliveInterval is how long the Conn may go without receiving
-	// anything before it pings the peer (default
-	// [DefaultKeepaliveInterval]; negative disables keepalive). When the
+	// KeepaliveInterval is how often the Conn pings the peer (default
+	// [DefaultKeepaliveInterval]; negative disables keepalive). When a
 	// pong does not arrive within KeepaliveTimeout, the Conn is dropped:
-	// Read and Write fail with an error wrapping [ErrKeepaliveTimeout].
-	// This notices a peer that vanished behind a NAT or proxy, and keeps
+	// Read and Write fail with an error wrapping [ErrKeepaliveTimeout], and
+	// subscribers get an [ErrorEvent]. A peer that vanished behind a NAT or
+	// proxy is so noticed within KeepaliveInterval + KeepaliveTimeout, and
 	// proxies that drop idle connections (nginx's proxy_read_timeout
-	// defaults to 60s) from dropping this one.
+	// defaults to 60s) see traffic. No ping is sent while written data
+	// waits for the socket: a peer that does not read would not answer,
+	// dead or merely slow, and TCP itself notices a dead one then.
 	KeepaliveInterval time.Duration
 
 	// KeepaliveTimeout is how long a keepalive ping waits for its pong
@@ -130,7 +138,12 @@ func (o *Options) withDefaults() Options {
 // One goroutine per Conn, the read pump, reads the WebSocket for the
 // Conn's whole life: it answers pings and completes the close handshake
 // even when the application does not call Read. A second goroutine writes
-// to the socket only while written data is waiting for it.
+// to the socket only while written data is waiting for it, and a third
+// exists only while a keepalive ping waits for its pong.
+//
+// What the byte stream cannot carry (pings, the peer's close code and
+// reason, refused text messages, errors from below) is reported to
+// subscribers: see [Conn.Subscribe].
 //
 // Deadlines behave as on a TCP connection: a Read or Write whose deadline
 // passes returns an error that is a [net.Error] with Timeout() == true
@@ -170,7 +183,7 @@ type Conn struct {
 	// The read side. The pump fills rbuf, a ring buffer, and Read drains
 	// it. The pump reads from the socket into the free region without the
 	// lock: filling marks that region as the pump's.
-	readMu  sync.Mutex // guards rbufp, rbuf, rstart, rlen, filling, rerr, cause
+	readMu  sync.Mutex // guards rbufp, rbuf, rstart, rlen, filling, rerr, cause, failure, peerClose
 	rbufp   *[]byte    // rbuf's pool handle; nil with rbuf
 	rbuf    []byte     // nil while empty and not being filled
 	rstart  int        // offset of the first unread byte
@@ -182,6 +195,11 @@ type Conn struct {
 	// cause is why the Conn ended, for Write and events; nil while open or
 	// after a clean local close.
 	cause error
+	// failure, when set, is why the Conn dropped the connection itself (a
+	// keepalive timeout); it becomes the cause.
+	failure error
+	// peerClose is the peer's close frame, once seen.
+	peerClose *websocket.CloseError
 	// readableCh (buffer 1) tells a waiting Read that data arrived.
 	readableCh chan struct{}
 	// readEndCh is closed when rerr is set.
@@ -214,10 +232,21 @@ type Conn struct {
 	// writeLoopFn is c.writeLoop, bound once so that starting the writer
 	// does not allocate.
 	writeLoopFn func()
+
+	// events are reported to subscribers; see observe.go.
+	events *Registry[Event]
+
+	// Keepalive. kaTimer runs keepalive every KeepaliveInterval.
+	kaMu      sync.Mutex // guards kaTimer and kaStopped
+	kaTimer   *time.Timer
+	kaStopped bool // finish stopped keepalive for good
+	// kaRunning counts running keepalive callbacks.
+	kaRunning sync.WaitGroup
 }
 
-// Lock order: stateMu, then readMu, then writeMu. No lock is held while
-// calling into the WebSocket or waiting on a channel.
+// Lock order: writeMu, then readMu (writeErrLocked); stateMu and kaMu are
+// never held with another lock. No lock is held while calling into the
+// WebSocket or waiting on a channel.
 
 type connState int
 
@@ -241,8 +270,10 @@ const (
 //     coder/websocket's own limits (5s for each half of the handshake)
 //     when the socket is stuck outside a read or write.
 //   - A client Conn does not wait for the server to close TCP.
-//   - Pings and pongs are answered but only reported as events if ws was
-//     made with the callbacks of [Hooks].
+//   - Pings and pongs are answered but not reported as events:
+//     coder/websocket reports them only to the callbacks ws was made
+//     with. For the same reason keepalive counts only data as a sign of
+//     life, and pings when the peer sent no data for a whole interval.
 func New(ws *websocket.Conn, opts *Options) *Conn {
 	o := opts.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -279,14 +310,20 @@ func newConn(ws *websocket.Conn, tcp *tcpConn, o Options, ctx context.Context, c
 		writeCallCh:   make(chan struct{}, 1),
 		writeSpaceCh:  make(chan struct{}, 1),
 		flushedCh:     make(chan struct{}, 1),
+		events:        NewRegistry(cloneEvent),
 	}
 	c.writeLoopFn = c.writeLoop
 	return c
 }
 
-// start runs the read pump.
+// start runs the read pump and keepalive.
 func (c *Conn) start() {
 	go c.pump()
+	if c.opts.KeepaliveInterval > 0 {
+		c.kaMu.Lock()
+		c.kaTimer = time.AfterFunc(c.opts.KeepaliveInterval, c.keepalive)
+		c.kaMu.Unlock()
+	}
 }
 
 // LocalAddr returns the local address of the TCP connection below the
@@ -464,31 +501,53 @@ func (c *Conn) commit(n int) {
 	}
 }
 
+// textReason is the reason of the close frame that refuses a text
+// message.
+const textReason = "wsstream: text messages are not supported on this stream"
+
 // pump is the read pump: the only reader of the WebSocket, for the whole
 // life of the Conn.
 func (c *Conn) pump() {
 	err := c.readMessages()
-	c.endRead(err)
-	close(c.pumpDoneCh)
 
+	// Claim the end of the Conn before Read can report it, so that a Close
+	// called after Read failed waits for the end instead of starting a
+	// handshake on a dead connection.
 	c.stateMu.Lock()
-	if c.state != stateOpen {
-		// A local Close is running; it finishes the Conn.
-		c.stateMu.Unlock()
-		return
+	local := c.state != stateOpen
+	if !local {
+		c.state = stateFinished
 	}
-	c.state = stateFinished
 	c.stateMu.Unlock()
 
-	if errors.Is(err, ErrTextMessage) {
-		reason := "wsstream: text messages are not supported on this stream"
-		c.closeWebSocket(websocket.StatusUnsupportedData, reason, time.Now().Add(c.opts.CloseTimeout))
-	} else {
-		// The peer's close frame was answered by coder/websocket, or the
-		// connection failed: either way it only remains to release it.
+	peer, cause := c.endRead(err)
+	close(c.pumpDoneCh)
+	if local {
+		// A local Close is running; it finishes the Conn.
+		return
+	}
+
+	ev := ClosedEvent{Initiator: InitiatorNone, Code: websocket.StatusAbnormalClosure, Err: cause}
+	switch {
+	case errors.Is(cause, ErrTextMessage):
+		ev.Initiator, ev.Code, ev.Reason = InitiatorLocal, websocket.StatusUnsupportedData, textReason
+		ev.Handshake = c.closeWebSocket(ev.Code, ev.Reason, time.Now().Add(c.opts.CloseTimeout)) == nil
+	case peer != nil:
+		// coder/websocket answered the peer's close frame.
+		ev.Initiator, ev.Code, ev.Reason, ev.Handshake = InitiatorPeer, peer.Code, peer.Reason, true
+		if normalClosure(peer.Code) {
+			ev.Err = nil
+		}
+		c.abort()
+	default:
 		c.abort()
 	}
-	c.finish()
+	c.finish(ev)
+}
+
+// normalClosure reports whether code ends a stream like a TCP FIN.
+func normalClosure(code websocket.StatusCode) bool {
+	return code == websocket.StatusNormalClosure || code == websocket.StatusGoingAway
 }
 
 // readMessages copies the payload of every data message into rbuf until
@@ -515,30 +574,41 @@ func (c *Conn) readMessages() error {
 	}
 }
 
-// endRead records why reading stopped and wakes every Read.
-func (c *Conn) endRead(err error) {
+// endRead records why reading stopped, wakes every Read and reports the
+// peer's close frame or the error. It returns the peer's close frame, if
+// that is what stopped reading, and the cause of the end (nil for a local
+// close).
+func (c *Conn) endRead(err error) (*websocket.CloseError, error) {
 	var ce websocket.CloseError
-	rerr, cause := err, err
+	peer := errors.As(err, &ce)
+	if peer {
+		c.notePeerClose(ce)
+	}
+
+	c.readMu.Lock()
+	failure := c.failure
+	c.readMu.Unlock()
+	var rerr, cause error
 	switch {
 	case isClosed(c.closingCh):
-		rerr, cause = net.ErrClosed, nil
-	case errors.As(err, &ce):
+		rerr = net.ErrClosed
+	case failure != nil:
+		rerr, cause = failure, failure
+	case peer:
 		cause = peerClosedError(ce)
 		rerr = cause
-		if ce.Code == websocket.StatusNormalClosure || ce.Code == websocket.StatusGoingAway {
+		if normalClosure(ce.Code) {
 			rerr = io.EOF
 		}
 	case errors.Is(err, ErrTextMessage):
+		rerr, cause = err, err
 	default:
 		cause = connectionLostError(err)
 		rerr = cause
 	}
 
-	c.readMu.Lock()
-	c.rerr, c.cause = rerr, cause
-	c.readMu.Unlock()
-	close(c.readEndCh)
-
+	// Writes fail before Read reports the end: an application that saw
+	// Read fail must not see a Write succeed.
 	if cause != nil {
 		c.writeMu.Lock()
 		if c.werr == nil {
@@ -546,6 +616,115 @@ func (c *Conn) endRead(err error) {
 		}
 		c.writeMu.Unlock()
 	}
+	c.readMu.Lock()
+	c.rerr, c.cause = rerr, cause
+	c.readMu.Unlock()
+	close(c.readEndCh)
+	if cause != nil && !peer {
+		c.publish(ErrorEvent{Err: cause})
+	}
+	if peer {
+		return &ce, cause
+	}
+	return nil, cause
+}
+
+// notePeerClose records the peer's close frame and reports it, once.
+func (c *Conn) notePeerClose(ce websocket.CloseError) {
+	c.readMu.Lock()
+	seen := c.peerClose != nil
+	if !seen {
+		c.peerClose = &ce
+	}
+	c.readMu.Unlock()
+	if !seen {
+		c.publish(CloseEvent{Code: ce.Code, Reason: ce.Reason})
+	}
+}
+
+// keepalive runs every KeepaliveInterval. It pings the peer and drops the
+// connection when the pong does not come back within KeepaliveTimeout, so
+// a dead peer is noticed within KeepaliveInterval + KeepaliveTimeout.
+//
+// While written data waits for the socket, the peer is not reading and
+// would not see a ping either: keepalive then leaves detection to TCP,
+// so that a peer that only reads slowly is not taken for a dead one.
+func (c *Conn) keepalive() {
+	c.kaMu.Lock()
+	if c.kaStopped {
+		c.kaMu.Unlock()
+		return
+	}
+	c.kaRunning.Add(1)
+	c.kaMu.Unlock()
+	defer c.kaRunning.Done()
+
+	if !c.sending() {
+		ctx, cancel := context.WithTimeout(c.ctx, c.opts.KeepaliveTimeout)
+		err := c.ws.Ping(ctx)
+		cancel()
+		if err != nil && !c.sending() {
+			c.stateMu.Lock()
+			open := c.state == stateOpen
+			c.stateMu.Unlock()
+			if open {
+				c.fail(fmt.Errorf("%w: no pong within %v", ErrKeepaliveTimeout, c.opts.KeepaliveTimeout))
+			}
+			return
+		}
+	}
+
+	c.kaMu.Lock()
+	if !c.kaStopped {
+		c.kaTimer.Reset(c.opts.KeepaliveInterval)
+	}
+	c.kaMu.Unlock()
+}
+
+// sending reports whether written data is waiting for the socket.
+func (c *Conn) sending() bool {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	return c.writing
+}
+
+// fail drops the connection because of err, which Read, Write and the
+// events report.
+func (c *Conn) fail(err error) {
+	c.readMu.Lock()
+	if c.failure == nil {
+		c.failure = err
+	}
+	c.readMu.Unlock()
+	c.abort()
+}
+
+// Ping sends a ping to the peer and waits for its pong, returning the
+// round-trip time. The peer's read pump (or any WebSocket peer that reads)
+// answers even when its application does not read.
+//
+// Caveat, from coder/websocket: if ctx ends while the ping frame itself is
+// still being written, because the socket is blocked by a peer that does
+// not read, the connection is dropped.
+func (c *Conn) Ping(ctx context.Context) (time.Duration, error) {
+	start := time.Now()
+	err := c.ws.Ping(ctx)
+	if err == nil {
+		return time.Since(start), nil
+	}
+	if isClosed(c.closingCh) {
+		return 0, net.ErrClosed
+	}
+	if ctx.Err() != nil {
+		return 0, fmt.Errorf("wsstream: ping: %w", ctx.Err())
+	}
+	c.readMu.Lock()
+	cause := c.cause
+	c.readMu.Unlock()
+	if cause != nil {
+		return 0, cause
+	}
+	return 0, connectionLostError(err)
 }
 
 // Write writes p to the Conn. It returns once all of p is queued for the

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/wsstream/wsstream/internal/faultproxy"
 )
 
 func randBytes(rng *rand.Rand, n int) []byte {
@@ -561,4 +563,90 @@ func TestNew(t *testing.T) {
 	if got := readAllExact(t, server); !bytes.Equal(got, data) {
 		t.Fatal("data differs")
 	}
+}
+
+func TestKeepalive(t *testing.T) {
+	t.Run("HealthyIdleConnStaysUp", func(t *testing.T) {
+		ka := Options{KeepaliveInterval: 10 * time.Millisecond, KeepaliveTimeout: time.Second}
+		client, server := newPair(t, pairOptions{
+			dial:   &DialOptions{Options: ka},
+			accept: &AcceptOptions{Options: ka},
+		})
+		s := client.Subscribe(SubscribeOptions{Buffer: -1})
+		defer s.Unsubscribe()
+		for pongs := 0; pongs < 30; {
+			switch e := nextEvent(t, s).(type) {
+			case PongEvent:
+				pongs++
+			case PingEvent: // the server's keepalive
+			default:
+				t.Fatalf("unexpected event %#v on a healthy idle Conn", e)
+			}
+		}
+		if _, err := server.Write([]byte("still up")); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, 8)
+		if _, err := io.ReadFull(client, got); err != nil || string(got) != "still up" {
+			t.Fatalf("read %q, %v after 30 keepalive rounds", got, err)
+		}
+	})
+
+	t.Run("FrozenPeerIsDetected", func(t *testing.T) {
+		const interval, timeout = 100 * time.Millisecond, 200 * time.Millisecond
+		accepted := make(chan *Conn, 1)
+		s := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+			c, err := Accept(w, r, &AcceptOptions{Options: Options{CloseTimeout: 100 * time.Millisecond}})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			accepted <- c
+		})
+		proxy, err := faultproxy.New(s.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer proxy.Close()
+		client, _, err := Dial(testContext(t), "ws://"+proxy.Addr(), &DialOptions{Options: Options{
+			KeepaliveInterval: interval, KeepaliveTimeout: timeout, CloseTimeout: 100 * time.Millisecond,
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		server := <-accepted
+		defer closeBoth(client, server)
+		events := client.Subscribe(SubscribeOptions{Filter: func(e Event) bool {
+			_, pong := e.(PongEvent)
+			return !pong
+		}})
+		link, err := proxy.WaitConn(testContext(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		link.Freeze(faultproxy.ClientToServer)
+		link.Freeze(faultproxy.ServerToClient)
+		start := time.Now()
+		_, err = client.Read(make([]byte, 1))
+		elapsed := time.Since(start)
+		if !errors.Is(err, ErrKeepaliveTimeout) {
+			t.Fatalf("Read on a frozen connection = %v, want ErrKeepaliveTimeout", err)
+		}
+		// Detection takes at most interval + timeout; allow for a loaded
+		// machine.
+		if elapsed < timeout || elapsed > interval+timeout+time.Second {
+			t.Fatalf("detected after %v, want between %v and about %v", elapsed, timeout, interval+timeout)
+		}
+		if _, err := client.Write([]byte("x")); !errors.Is(err, ErrKeepaliveTimeout) {
+			t.Fatalf("Write = %v, want ErrKeepaliveTimeout", err)
+		}
+		before, closed := expectClosed(t, events)
+		if len(before) != 1 || !errors.Is(before[0].(ErrorEvent).Err, ErrKeepaliveTimeout) {
+			t.Fatalf("events %#v, want one ErrorEvent matching ErrKeepaliveTimeout", before)
+		}
+		if closed.Initiator != InitiatorNone || !errors.Is(closed.Err, ErrKeepaliveTimeout) {
+			t.Fatalf("ClosedEvent = %+v", closed)
+		}
+	})
 }

@@ -63,15 +63,16 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Resp
 	if hc, ok := hookTransport(o.HTTPClient, so.CloseTimeout, &dialed); ok {
 		o.HTTPClient = hc
 	}
+	h := hooks{ping: o.OnPingReceived, pong: o.OnPongReceived}
+	o.OnPingReceived, o.OnPongReceived = h.onPing, h.onPong
 	ws, resp, err := websocket.Dial(ctx, url, &o.DialOptions)
 	if err != nil {
 		return nil, resp, err
 	}
 
-	tcp := dialed.Load()
-	c := newConnOver(ws, tcp, so)
-	c.start()
-	return c, resp, nil
+	h.c = newConnOver(ws, dialed.Load(), so)
+	h.c.start()
+	return h.c, resp, nil
 }
 
 // Accept upgrades an HTTP request to a WebSocket and returns it as a
@@ -85,13 +86,39 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 	so := o.Options.withDefaults()
 
 	hw := &hijackWriter{ResponseWriter: w}
+	h := hooks{ping: o.OnPingReceived, pong: o.OnPongReceived}
+	o.OnPingReceived, o.OnPongReceived = h.onPing, h.onPong
 	ws, err := websocket.Accept(hw, r, &o.AcceptOptions)
 	if err != nil {
 		return nil, err
 	}
-	c := newConnOver(ws, hw.tcp, so)
-	c.start()
-	return c, nil
+	h.c = newConnOver(ws, hw.tcp, so)
+	h.c.start()
+	return h.c, nil
+}
+
+// hooks are the ping and pong callbacks Dial and Accept give
+// coder/websocket: they report events, then call the user's callbacks. coder/websocket calls them from the read pump, which
+// starts after c is set.
+type hooks struct {
+	c    *Conn
+	ping func(context.Context, []byte) bool
+	pong func(context.Context, []byte)
+}
+
+func (h *hooks) onPing(ctx context.Context, p []byte) bool {
+	if h.ping != nil && !h.ping(ctx, p) {
+		return false
+	}
+	h.c.publish(PingEvent{Data: p})
+	return true
+}
+
+func (h *hooks) onPong(ctx context.Context, p []byte) {
+	h.c.publish(PongEvent{Data: p})
+	if h.pong != nil {
+		h.pong(ctx, p)
+	}
 }
 
 // newConnOver returns a Conn over ws, seeing the TCP connection tcp
