@@ -1,0 +1,34 @@
+// Package wsstream makes a WebSocket behave exactly like a TCP connection.
+//
+// A [Conn] is a [net.Conn] over a github.com/coder/websocket connection:
+// a byte stream with net.Conn deadlines and a close handshake. Hand it to
+// anything that speaks bytes: gRPC, yamux, net/http, SSH, TLS, io.Copy.
+// [Dial] and [Accept] make one from a handshake; [New] wraps a WebSocket
+// made elsewhere; [Listener] serves them as a [net.Listener].
+//
+// What sets it apart from coder/websocket's own NetConn:
+//   - Deadlines are net.Conn deadlines: a timeout is a [net.Error] with
+//     Timeout() == true matching [os.ErrDeadlineExceeded], and the Conn
+//     stays usable once the deadline is moved. It passes every check of
+//     golang.org/x/net/nettest.TestConn.
+//   - One goroutine per Conn reads the WebSocket for its whole life, so
+//     pings are answered and the close handshake completes even when the
+//     application does not read. It fills a bounded buffer that Read
+//     drains: a peer that sends faster than the application reads is held
+//     back by TCP flow control.
+//   - Close is a handshake: every byte written before Close reaches the
+//     peer before the close frame, and the peer reads all of it, then
+//     io.EOF.
+//   - LocalAddr and RemoteAddr are the real TCP addresses on both sides.
+//   - What a byte stream cannot carry (pings, the peer's close code and
+//     reason, refused text messages, errors from below) is reported to
+//     subscribers: see [Conn.Subscribe].
+//
+// Data is sent as binary messages of at most Options.MaxMessageSize
+// bytes, so a Conn talks to any WebSocket peer that reads binary messages.
+// Text messages are refused with status 1003 unless Options.AcceptText is
+// set.
+//
+// docs/design.md in the repository explains how the read pump, the
+// buffers, deadlines and the close handshake fit together.
+package wsstream
