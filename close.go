@@ -25,7 +25,18 @@ import (
 // closed it. It returns once every goroutine of the Conn has exited.
 // Calling it again, or calling Close, waits for the first call to finish
 // and returns nil.
+//
+// A code that cannot be sent in a close frame (1004, 1005, 1006, 1015,
+// or outside 1000-1014 and 3000-4999) or a reason over 123 bytes is a
+// programming error: CloseWithStatus then returns an error and leaves the
+// Conn open.
 func (c *Conn) CloseWithStatus(code websocket.StatusCode, reason string) error {
+	if !sendableCloseCode(code) {
+		return fmt.Errorf("wsstream: status %d cannot be sent in a close frame", code)
+	}
+	if len(reason) > maxCloseReason {
+		return fmt.Errorf("wsstream: close reason of %d bytes, at most %d fit in a close frame", len(reason), maxCloseReason)
+	}
 	c.stateMu.Lock()
 	if c.state != stateOpen {
 		c.stateMu.Unlock()
@@ -55,6 +66,22 @@ func (c *Conn) CloseWithStatus(code websocket.StatusCode, reason string) error {
 		Err:       err,
 	})
 	return err
+}
+
+// maxCloseReason is the longest reason a close frame carries: a control
+// frame's 125 bytes less the 2-byte code.
+const maxCloseReason = 123
+
+// sendableCloseCode reports whether code may be sent in a close frame (RFC
+// 6455 section 7.4).
+func sendableCloseCode(code websocket.StatusCode) bool {
+	switch {
+	case code >= 3000 && code <= 4999:
+		return true
+	case code < websocket.StatusNormalClosure || code > websocket.StatusBadGateway:
+		return false
+	}
+	return code != 1004 && code != websocket.StatusNoStatusRcvd && code != websocket.StatusAbnormalClosure
 }
 
 // flush waits until writeLoop has sent every queued byte, or failed, or

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -649,4 +650,38 @@ func TestKeepalive(t *testing.T) {
 			t.Fatalf("ClosedEvent = %+v", closed)
 		}
 	})
+}
+
+func TestCloseWithInvalidStatus(t *testing.T) {
+	client, server := newPair(t, pairOptions{})
+	for _, tc := range []struct {
+		code   websocket.StatusCode
+		reason string
+	}{
+		{websocket.StatusNoStatusRcvd, ""},
+		{websocket.StatusAbnormalClosure, ""},
+		{1004, ""},
+		{999, ""},
+		{2000, ""},
+		{5000, ""},
+		{websocket.StatusNormalClosure, strings.Repeat("x", 124)},
+	} {
+		if err := client.CloseWithStatus(tc.code, tc.reason); err == nil {
+			t.Errorf("CloseWithStatus(%d, %d-byte reason) = nil, want an error", tc.code, len(tc.reason))
+		}
+	}
+	// The Conn is still open and usable.
+	if _, err := client.Write([]byte("ok")); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 2)
+	if _, err := io.ReadFull(server, got); err != nil || string(got) != "ok" {
+		t.Fatalf("read %q, %v", got, err)
+	}
+	if err := client.CloseWithStatus(4999, strings.Repeat("x", 123)); err != nil {
+		t.Fatalf("valid CloseWithStatus = %v", err)
+	}
+	if _, err := server.Read(got); websocket.CloseStatus(err) != 4999 {
+		t.Fatalf("the peer read %v, want status 4999", err)
+	}
 }
