@@ -44,7 +44,8 @@ type AcceptOptions struct {
 	Options
 
 	// Backlog is used by [Listener] only: how many upgraded Conns may wait
-	// for Listener.Accept (default 128). Upgrades beyond it get HTTP 503.
+	// for Listener.Accept; zero or negative means [DefaultBacklog].
+	// Upgrades beyond it get HTTP 503.
 	Backlog int
 }
 
