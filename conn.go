@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -27,7 +28,8 @@ const (
 	// DefaultWriteBufferSize is how many bytes Write accepts before they
 	// are on the socket; further Writes wait for room.
 	DefaultWriteBufferSize = 2 * DefaultMaxMessageSize
-	// DefaultKeepaliveInterval is how often a Conn pings its peer.
+	// DefaultKeepaliveInterval is how long a Conn waits after the peer
+	// last sent anything before it pings it.
 	DefaultKeepaliveInterval = 30 * time.Second
 	// DefaultKeepaliveTimeout is how long a keepalive ping waits for the
 	// pong before the Conn is dropped.
@@ -77,16 +79,18 @@ type Options struct {
 	// Set it no higher than the peer's message read limit.
 	MaxMessageSize int
 
-	// KeepaliveInterval is how often the Conn pings the peer (default
-	// [DefaultKeepaliveInterval]; negative disables keepalive). When a
-	// pong does not arrive within KeepaliveTimeout, the Conn is dropped:
-	// Read and Write fail with an error wrapping [ErrKeepaliveTimeout], and
-	// subscribers get an [ErrorEvent]. A peer that vanished behind a NAT or
-	// proxy is so noticed within KeepaliveInterval + KeepaliveTimeout, and
-	// proxies that drop idle connections (nginx's proxy_read_timeout
-	// defaults to 60s) see traffic. No ping is sent while written data
-	// waits for the socket: a peer that does not read would not answer,
-	// dead or merely slow, and TCP itself notices a dead one then.
+	// KeepaliveInterval is how long the Conn waits after the peer last
+	// sent anything before it pings it (default
+	// [DefaultKeepaliveInterval]; negative disables keepalive). When
+	// neither the pong nor anything else arrives within KeepaliveTimeout,
+	// the Conn is dropped: Read and Write fail with an error wrapping
+	// [ErrKeepaliveTimeout], and subscribers get an [ErrorEvent]. A peer
+	// that vanished behind a NAT or proxy is so noticed within
+	// KeepaliveInterval + KeepaliveTimeout of its last byte, and proxies
+	// that drop idle connections (nginx's proxy_read_timeout defaults to
+	// 60s) see traffic both ways. No ping is sent while written data waits
+	// for the socket: a peer that does not read would not answer, dead or
+	// merely slow, and TCP itself notices a dead one then.
 	KeepaliveInterval time.Duration
 
 	// KeepaliveTimeout is how long a keepalive ping waits for its pong
@@ -242,6 +246,9 @@ type Conn struct {
 	kaStopped bool // finish stopped keepalive for good
 	// kaRunning counts running keepalive callbacks.
 	kaRunning sync.WaitGroup
+	// recvAt is when data last arrived, in Unix nanoseconds, for a Conn
+	// without a tcpConn (which notes every byte itself); see lastReceived.
+	recvAt atomic.Int64
 }
 
 // Lock order: writeMu, then readMu (writeErrLocked); stateMu and kaMu are
@@ -497,6 +504,9 @@ func (c *Conn) commit(n int) {
 	c.releaseReadBufLocked()
 	c.readMu.Unlock()
 	if n > 0 {
+		if c.tcp == nil {
+			c.recvAt.Store(time.Now().UnixNano())
+		}
 		notify(c.readableCh)
 	}
 }
@@ -563,6 +573,11 @@ func (c *Conn) readMessages() error {
 		}
 		for {
 			n, err := r.Read(c.reserve())
+			if err != nil && err != io.EOF {
+				// coder/websocket returns the payload bytes it read
+				// before a failure without unmasking them: drop them.
+				n = 0
+			}
 			c.commit(n)
 			if err == io.EOF {
 				break
@@ -592,14 +607,16 @@ func (c *Conn) endRead(err error) (*websocket.CloseError, error) {
 	switch {
 	case isClosed(c.closingCh):
 		rerr = net.ErrClosed
-	case failure != nil:
-		rerr, cause = failure, failure
 	case peer:
+		// The peer's close frame was read: the handshake took place,
+		// whatever keepalive concluded meanwhile.
 		cause = peerClosedError(ce)
 		rerr = cause
 		if normalClosure(ce.Code) {
 			rerr = io.EOF
 		}
+	case failure != nil:
+		rerr, cause = failure, failure
 	case errors.Is(err, ErrTextMessage):
 		rerr, cause = err, err
 	default:
@@ -642,13 +659,16 @@ func (c *Conn) notePeerClose(ce websocket.CloseError) {
 	}
 }
 
-// keepalive runs every KeepaliveInterval. It pings the peer and drops the
-// connection when the pong does not come back within KeepaliveTimeout, so
-// a dead peer is noticed within KeepaliveInterval + KeepaliveTimeout.
+// keepalive runs KeepaliveInterval after the peer last sent anything. It
+// pings the peer and drops the connection when neither the pong nor
+// anything else arrives within KeepaliveTimeout, so a dead peer is noticed
+// within KeepaliveInterval + KeepaliveTimeout of its last byte.
 //
-// While written data waits for the socket, the peer is not reading and
-// would not see a ping either: keepalive then leaves detection to TCP,
-// so that a peer that only reads slowly is not taken for a dead one.
+// Any byte from the peer is a sign of life: on a slow link the pong may
+// wait behind data the peer is sending. While written data waits for the
+// socket, the peer is not reading and would not see a ping either:
+// keepalive then leaves detection to TCP, so that a peer that only reads
+// slowly is not taken for a dead one.
 func (c *Conn) keepalive() {
 	c.kaMu.Lock()
 	if c.kaStopped {
@@ -659,11 +679,24 @@ func (c *Conn) keepalive() {
 	c.kaMu.Unlock()
 	defer c.kaRunning.Done()
 
-	if !c.sending() {
+	next := c.opts.KeepaliveInterval
+	if idle := time.Since(c.lastReceived()); idle < next {
+		// The peer spoke during the interval: check again one interval
+		// after it last did.
+		next -= idle
+	} else if !c.sending() {
+		sent := time.Now()
 		ctx, cancel := context.WithTimeout(c.ctx, c.opts.KeepaliveTimeout)
 		err := c.ws.Ping(ctx)
+		timedOut := ctx.Err() != nil
 		cancel()
-		if err != nil && !c.sending() {
+		if err != nil && !timedOut {
+			// The connection is closing or failed: the pump reports why.
+			return
+		}
+		// Bytes that arrived while the pong was awaited prove the peer
+		// alive: its pong may be queued behind the data it is sending.
+		if err != nil && !c.sending() && !c.lastReceived().After(sent) {
 			c.stateMu.Lock()
 			open := c.state == stateOpen
 			c.stateMu.Unlock()
@@ -676,9 +709,24 @@ func (c *Conn) keepalive() {
 
 	c.kaMu.Lock()
 	if !c.kaStopped {
-		c.kaTimer.Reset(c.opts.KeepaliveInterval)
+		c.kaTimer.Reset(next)
 	}
 	c.kaMu.Unlock()
+}
+
+// lastReceived is when something last arrived from the peer: any byte on
+// the TCP connection of a Conn made by Dial or Accept, even part of a
+// frame, or data for a Conn made by New. It is the zero time before
+// anything arrived.
+func (c *Conn) lastReceived() time.Time {
+	last := c.recvAt.Load()
+	if c.tcp != nil {
+		last = c.tcp.readAt.Load()
+	}
+	if last == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, last)
 }
 
 // sending reports whether written data is waiting for the socket.

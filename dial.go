@@ -231,6 +231,19 @@ type tcpConn struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// readAt is when Read last returned bytes, in Unix nanoseconds.
+	readAt atomic.Int64
+}
+
+// Read reads from the connection, noting when bytes arrive: any byte
+// from the peer is a sign of life for keepalive.
+func (t *tcpConn) Read(p []byte) (int, error) {
+	n, err := t.Conn.Read(p)
+	if n > 0 {
+		t.readAt.Store(time.Now().UnixNano())
+	}
+	return n, err
 }
 
 func newTCPConn(nc net.Conn, linger time.Duration) *tcpConn {
