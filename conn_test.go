@@ -595,15 +595,7 @@ func TestKeepalive(t *testing.T) {
 
 	t.Run("FrozenPeerIsDetected", func(t *testing.T) {
 		const interval, timeout = 100 * time.Millisecond, 200 * time.Millisecond
-		accepted := make(chan *Conn, 1)
-		s := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-			c, err := Accept(w, r, &AcceptOptions{Options: Options{CloseTimeout: 100 * time.Millisecond}})
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			accepted <- c
-		})
+		s, accepted := newAcceptServer(t, &AcceptOptions{Options: Options{CloseTimeout: 100 * time.Millisecond}})
 		proxy, err := faultproxy.New(s.Listener.Addr().String())
 		if err != nil {
 			t.Fatal(err)

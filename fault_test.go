@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"sync"
 	"testing"
@@ -58,15 +57,7 @@ const (
 // connected through a fault proxy, and the proxy's link between them.
 func newProxiedPair(t testing.TB, opts Options) (client, server *Conn, link *faultproxy.Link) {
 	t.Helper()
-	accepted := make(chan *Conn, 1)
-	s := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		c, err := Accept(w, r, &AcceptOptions{Options: opts})
-		if err != nil {
-			t.Errorf("Accept: %v", err)
-			return
-		}
-		accepted <- c
-	})
+	s, accepted := newAcceptServer(t, &AcceptOptions{Options: opts})
 	p, err := faultproxy.New(s.Listener.Addr().String())
 	if err != nil {
 		t.Fatal(err)

@@ -231,15 +231,7 @@ const (
 // the HTTP upgrade by hand over net.Dial.
 func newRawClient(t testing.TB, opts *AcceptOptions) (*rawPeer, *Conn) {
 	t.Helper()
-	accepted := make(chan *Conn, 1)
-	s := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		c, err := Accept(w, r, opts)
-		if err != nil {
-			t.Errorf("Accept: %v", err)
-			return
-		}
-		accepted <- c
-	})
+	s, accepted := newAcceptServer(t, opts)
 	addr := s.Listener.Addr().String()
 	nc, err := net.DialTimeout("tcp", addr, testTimeout)
 	if err != nil {

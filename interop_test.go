@@ -239,15 +239,7 @@ func TestInteropNode(t *testing.T) {
 					return r
 				}
 				if role == "NodeClient" {
-					accepted := make(chan *Conn, 1)
-					s := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-						c, err := Accept(w, r, nil)
-						if err != nil {
-							t.Errorf("Accept: %v", err)
-							return
-						}
-						accepted <- c
-					})
+					s, accepted := newAcceptServer(t, nil)
 					cmd = exec.Command(node, "peer.js", "client", s.url+"/", string(opts))
 					start()
 					select {

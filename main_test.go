@@ -39,6 +39,21 @@ func newServer(t testing.TB, h http.HandlerFunc) *server {
 	return &server{Server: s, url: "ws" + strings.TrimPrefix(s.URL, "http")}
 }
 
+// newAcceptServer starts a server whose handler upgrades every request
+// with Accept(opts) and sends the Conn on the returned channel.
+func newAcceptServer(t testing.TB, opts *AcceptOptions) (*server, <-chan *Conn) {
+	accepted := make(chan *Conn, 1)
+	s := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		c, err := Accept(w, r, opts)
+		if err != nil {
+			t.Errorf("Accept: %v", err)
+			return
+		}
+		accepted <- c
+	})
+	return s, accepted
+}
+
 // pairOptions configure newPair. Nil fields take defaults.
 type pairOptions struct {
 	dial   *DialOptions
@@ -49,15 +64,7 @@ type pairOptions struct {
 // server by Accept. Both are closed, concurrently, when the test ends.
 func newPair(t testing.TB, po pairOptions) (client, server *Conn) {
 	t.Helper()
-	accepted := make(chan *Conn, 1)
-	s := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		c, err := Accept(w, r, po.accept)
-		if err != nil {
-			t.Errorf("Accept: %v", err)
-			return
-		}
-		accepted <- c
-	})
+	s, accepted := newAcceptServer(t, po.accept)
 	client, _, err := Dial(testContext(t), s.url, po.dial)
 	if err != nil {
 		t.Fatalf("Dial: %v", err)
@@ -109,15 +116,7 @@ func newClientWithRawServer(t testing.TB, opts *DialOptions) (*Conn, *websocket.
 // raw coder/websocket client connection.
 func newServerWithRawClient(t testing.TB, opts *AcceptOptions) (*Conn, *websocket.Conn) {
 	t.Helper()
-	accepted := make(chan *Conn, 1)
-	s := newServer(t, func(w http.ResponseWriter, r *http.Request) {
-		c, err := Accept(w, r, opts)
-		if err != nil {
-			t.Errorf("Accept: %v", err)
-			return
-		}
-		accepted <- c
-	})
+	s, accepted := newAcceptServer(t, opts)
 	ws, _, err := websocket.Dial(testContext(t), s.url, nil)
 	if err != nil {
 		t.Fatalf("websocket.Dial: %v", err)
