@@ -876,6 +876,7 @@ func (c *Conn) writeErrLocked() error {
 func (c *Conn) writeLoop() {
 	defer c.writers.Done()
 	c.writeMu.Lock()
+	corked := false
 	for len(c.wq) > 0 && c.werr == nil {
 		b := c.wq[0]
 		copy(c.wq, c.wq[1:])
@@ -883,11 +884,25 @@ func (c *Conn) writeLoop() {
 		c.wq = c.wq[:len(c.wq)-1]
 		c.writeMu.Unlock()
 
+		if c.tcp != nil && !corked {
+			c.tcp.cork()
+			corked = true
+		}
 		err := c.ws.Write(c.ctx, websocket.MessageBinary, *b)
 
 		c.writeMu.Lock()
 		c.wqBytes -= len(*b)
 		putBuf(b)
+		if corked && (len(c.wq) == 0 || err != nil || c.werr != nil) {
+			// The loop is about to end: write out what was gathered
+			// before the queue looks empty to Close.
+			c.writeMu.Unlock()
+			if uerr := c.tcp.uncork(); err == nil {
+				err = uerr
+			}
+			corked = false
+			c.writeMu.Lock()
+		}
 		if err != nil && c.werr == nil {
 			c.werr = connectionLostError(err)
 		}

@@ -86,7 +86,7 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 	}
 	so := o.Options.withDefaults()
 
-	hw := &hijackWriter{ResponseWriter: w}
+	hw := &hijackWriter{ResponseWriter: w, closeTimeout: so.CloseTimeout}
 	h := hooks{ping: o.OnPingReceived, pong: o.OnPongReceived}
 	o.OnPingReceived, o.OnPongReceived = h.onPing, h.onPong
 	ws, err := websocket.Accept(hw, r, &o.AcceptOptions)
@@ -156,7 +156,7 @@ func hookTransport(hc *http.Client, linger time.Duration, dialed *atomic.Pointer
 			if err != nil {
 				return nil, err
 			}
-			tc := newTCPConn(nc, linger)
+			tc := newTCPConn(nc, linger, linger)
 			dialed.Store(tc)
 			return tc, nil
 		}
@@ -179,11 +179,16 @@ func hookTransport(hc *http.Client, linger time.Duration, dialed *atomic.Pointer
 	return &c, true
 }
 
+// serverBufferSize is the size of the bufio buffers of a Conn made by
+// Accept.
+const serverBufferSize = 512
+
 // hijackWriter lets Accept see the TCP connection that coder/websocket
 // hijacks from the HTTP server.
 type hijackWriter struct {
 	http.ResponseWriter
-	tcp *tcpConn
+	closeTimeout time.Duration
+	tcp          *tcpConn
 }
 
 func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -195,8 +200,15 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		nc.Close()
 		return nil, nil, err
 	}
-	w.tcp = newTCPConn(nc, 0)
-	brw.Writer.Reset(w.tcp)
+	w.tcp = newTCPConn(nc, 0, w.closeTimeout)
+	// net/http's 4 KiB buffers stay with coder/websocket for the life of
+	// the connection. Small ones do: frames are corked below the writer,
+	// and payloads are read straight into the Conn's buffer, past the
+	// reader, which mostly holds frame headers.
+	if brw.Reader.Buffered() == 0 {
+		brw.Reader = bufio.NewReaderSize(w.tcp, serverBufferSize)
+	}
+	brw.Writer = bufio.NewWriterSize(w.tcp, serverBufferSize)
 	return w.tcp, brw, nil
 }
 
@@ -215,11 +227,25 @@ func (w *hijackWriter) WriteHeaderNow() {
 // tcpConn is the TCP connection below a Conn made by Dial or Accept.
 // coder/websocket reads and writes it through its buffers and closes it
 // at the end of the close handshake.
+//
+// While writeLoop sends messages, the tcpConn is corked: what
+// coder/websocket flushes is gathered and written with one system call
+// per corkSize bytes, instead of one per 4 KiB of coder's buffer (through
+// which it masks a client's frames) plus one per frame header. Frames
+// that the pump writes meanwhile (pongs, a close frame) queue behind, in
+// order.
 type tcpConn struct {
 	net.Conn
 	// linger is how long Close waits for the peer to close first; zero on
 	// the server side, which closes at once.
 	linger time.Duration
+	// closeTimeout bounds writing out corked bytes in Close.
+	closeTimeout time.Duration
+
+	wmu     sync.Mutex // guards corked, pending and werr; held while writing to Conn
+	corked  bool
+	pending *[]byte // bytes gathered while corked; from the pool, nil otherwise
+	werr    error   // the first write error; every later write fails with it
 
 	mu sync.Mutex // guards closeCalled and abortedFirst
 	// closeCalled is set when coder/websocket calls Close: the WebSocket
@@ -246,17 +272,88 @@ func (t *tcpConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func newTCPConn(nc net.Conn, linger time.Duration) *tcpConn {
-	return &tcpConn{Conn: nc, linger: linger}
+// corkSize is how many corked bytes are gathered before they are written:
+// two messages of DefaultMaxMessageSize with their headers fit.
+const corkSize = 2*DefaultMaxMessageSize + 64
+
+func newTCPConn(nc net.Conn, linger, closeTimeout time.Duration) *tcpConn {
+	return &tcpConn{Conn: nc, linger: linger, closeTimeout: closeTimeout}
 }
 
-// Close closes the connection. With a linger (a client), it first waits
-// up to linger for the server to close its side, as RFC 6455 section 7.1.1
-// asks, discarding whatever arrives.
+// Write writes p, or gathers it while the tcpConn is corked.
+func (t *tcpConn) Write(p []byte) (int, error) {
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	if t.werr != nil {
+		return 0, t.werr
+	}
+	if t.corked {
+		if len(*t.pending)+len(p) > corkSize {
+			if err := t.flushLocked(); err != nil {
+				return 0, err
+			}
+		}
+		if len(p) < corkSize {
+			*t.pending = append(*t.pending, p...)
+			return len(p), nil
+		}
+	}
+	n, err := t.Conn.Write(p)
+	t.werr = err
+	return n, err
+}
+
+// cork starts gathering writes.
+func (t *tcpConn) cork() {
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	t.corked = true
+	if t.pending == nil {
+		t.pending = getBuf(corkSize)
+		*t.pending = (*t.pending)[:0]
+	}
+}
+
+// uncork writes what was gathered and stops gathering. It returns the
+// first write error of the connection.
+func (t *tcpConn) uncork() error {
+	t.wmu.Lock()
+	defer t.wmu.Unlock()
+	t.flushLocked()
+	t.corked = false
+	if t.pending != nil {
+		putBuf(t.pending)
+		t.pending = nil
+	}
+	return t.werr
+}
+
+// flushLocked writes the gathered bytes. t.wmu must be held.
+func (t *tcpConn) flushLocked() error {
+	if t.pending != nil && len(*t.pending) > 0 && t.werr == nil {
+		_, t.werr = t.Conn.Write(*t.pending)
+		*t.pending = (*t.pending)[:0]
+	}
+	return t.werr
+}
+
+// Close closes the connection. It first writes out corked bytes (a close
+// frame coder/websocket wrote just before closing, say), within the close
+// timeout, unless a write is in progress: then the socket is stuck (that
+// is why coder/websocket gives up) and Close must not wait for it. With a
+// linger (a client), it then waits up to linger for the server to close
+// its side, as RFC 6455 section 7.1.1 asks, discarding whatever arrives.
 func (t *tcpConn) Close() error {
 	t.mu.Lock()
 	t.closeCalled = true
 	t.mu.Unlock()
+	if t.wmu.TryLock() {
+		if t.pending != nil && len(*t.pending) > 0 {
+			t.Conn.SetWriteDeadline(time.Now().Add(t.closeTimeout))
+			t.flushLocked()
+		}
+		t.wmu.Unlock()
+	}
 	if t.linger > 0 {
 		t.Conn.SetReadDeadline(time.Now().Add(t.linger))
 		var buf [256]byte
