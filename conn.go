@@ -230,6 +230,11 @@ type Conn struct {
 	// flushedCh (buffer 1) tells Close that writeLoop emptied wq and
 	// exited.
 	flushedCh chan struct{}
+	// writeWakeCh (buffer 1) tells a lingering writeLoop that wq has data.
+	writeWakeCh chan struct{}
+	// lingerTimer bounds how long writeLoop waits for more data before it
+	// exits; only writeLoop uses it.
+	lingerTimer *time.Timer
 	// writers counts running writeLoop goroutines.
 	writers sync.WaitGroup
 
@@ -317,6 +322,7 @@ func newConn(ws *websocket.Conn, tcp *tcpConn, o Options, ctx context.Context, c
 		writeCallCh:   make(chan struct{}, 1),
 		writeSpaceCh:  make(chan struct{}, 1),
 		flushedCh:     make(chan struct{}, 1),
+		writeWakeCh:   make(chan struct{}, 1),
 		events:        NewRegistry(cloneEvent),
 	}
 	c.writeLoopFn = c.writeLoop
@@ -820,6 +826,8 @@ func (c *Conn) Write(p []byte) (int, error) {
 				c.writing = true
 				c.writers.Add(1)
 				go c.writeLoopFn()
+			} else {
+				notify(c.writeWakeCh)
 			}
 			continue
 		}
@@ -877,7 +885,7 @@ func (c *Conn) writeLoop() {
 	defer c.writers.Done()
 	c.writeMu.Lock()
 	corked := false
-	for len(c.wq) > 0 && c.werr == nil {
+	for len(c.wq) > 0 && c.werr == nil || c.lingerLocked() {
 		b := c.wq[0]
 		copy(c.wq, c.wq[1:])
 		c.wq[len(c.wq)-1] = nil
@@ -920,6 +928,34 @@ func (c *Conn) writeLoop() {
 	c.writeMu.Unlock()
 	notify(c.flushedCh)
 	notify(c.writeSpaceCh)
+}
+
+// writerLinger is how long writeLoop waits for more data before it exits:
+// about a few round trips on a fast network, so that a request-response
+// exchange reuses one writer instead of starting one per message.
+const writerLinger = 100 * time.Microsecond
+
+// lingerLocked waits up to writerLinger for Write to queue more data and
+// reports whether it did. c.writeMu must be held; it is released while
+// waiting.
+func (c *Conn) lingerLocked() bool {
+	if c.werr != nil || isClosed(c.closingCh) {
+		return false
+	}
+	c.writeMu.Unlock()
+	if c.lingerTimer == nil {
+		c.lingerTimer = time.NewTimer(writerLinger)
+	} else {
+		c.lingerTimer.Reset(writerLinger)
+	}
+	select {
+	case <-c.writeWakeCh:
+	case <-c.lingerTimer.C:
+	case <-c.closingCh:
+	}
+	c.lingerTimer.Stop()
+	c.writeMu.Lock()
+	return len(c.wq) > 0 && c.werr == nil
 }
 
 // Close closes the Conn with status 1000 (normal closure). See
