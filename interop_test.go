@@ -426,8 +426,25 @@ http {
 // returns the address to dial.
 func startNginx(t *testing.T, nginx, backend string) string {
 	t.Helper()
+	for attempt := 1; ; attempt++ {
+		addr, err := tryNginx(t, nginx, backend)
+		if err == nil {
+			return addr
+		}
+		if attempt == 5 {
+			t.Fatalf("nginx did not start: %v", err)
+		}
+		t.Logf("nginx, attempt %d: %v; trying another port", attempt, err)
+	}
+}
+
+// tryNginx starts nginx on a port that was free a moment before. Another
+// process can take the port first (the tests of other packages run in
+// parallel), so nginx is ready when an HTTP answer signed by nginx comes
+// back; until then it may still be starting, or fail to bind and exit.
+func tryNginx(t *testing.T, nginx, backend string) (string, error) {
+	t.Helper()
 	dir := t.TempDir()
-	// A free port: nginx is told which to use.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -446,23 +463,25 @@ func startNginx(t *testing.T, nginx, backend string) string {
 			t.Logf("nginx error.log:\n%s", log)
 		}
 	})
-	// nginx says nothing when it is ready: poll its port, briefly.
 	addr := "127.0.0.1:" + port
-	for start := time.Now(); ; {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	// nginx says nothing when it is ready: poll it, briefly.
+	for start := time.Now(); time.Since(start) < testTimeout; {
+		resp, err := client.Get("http://" + addr + "/")
 		if err == nil {
-			c.Close()
-			return addr
+			resp.Body.Close()
+			if server := resp.Header.Get("Server"); !strings.HasPrefix(server, "nginx") {
+				return "", fmt.Errorf("%s answered, but not nginx (Server: %q)", addr, server)
+			}
+			return addr, nil
 		}
 		select {
 		case err := <-exited:
-			t.Fatalf("nginx exited: %v", err)
+			return "", fmt.Errorf("nginx exited: %v", err)
 		case <-time.After(20 * time.Millisecond):
 		}
-		if time.Since(start) > testTimeout {
-			t.Fatalf("nginx does not accept connections on %s", addr)
-		}
 	}
+	return "", fmt.Errorf("nginx does not answer on %s", addr)
 }
 
 // TestInteropNginx puts nginx, configured as the usual WebSocket reverse
