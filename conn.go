@@ -864,9 +864,6 @@ func (c *Conn) enqueueLocked(p []byte) int {
 
 // writeErrLocked says why writing failed. c.writeMu must be held.
 func (c *Conn) writeErrLocked() error {
-	if c.werr == nil {
-		return nil
-	}
 	c.readMu.Lock()
 	cause := c.cause
 	c.readMu.Unlock()
@@ -879,8 +876,9 @@ func (c *Conn) writeErrLocked() error {
 	return c.werr
 }
 
-// writeLoop sends the buffers in wq, one message each, until wq is empty
-// or a write fails. It runs only while there is data to send.
+// writeLoop sends the buffers in wq, one message each, until wq has stayed
+// empty for writerLinger or a write fails. It runs only while there is
+// data to send, and briefly after.
 func (c *Conn) writeLoop() {
 	defer c.writers.Done()
 	c.writeMu.Lock()
