@@ -1,8 +1,7 @@
 module github.com/wsstream/wsstream/examples
 
-go 1.26.8
+go 1.26.0
 
-replace github.com/wsstream/wsstream => ../
 
 require (
 	github.com/coder/websocket v1.8.15
