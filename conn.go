@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/wsstream/wsstream/internal/registry"
 )
 
 // Defaults for the zero values of [Options].
@@ -243,7 +244,7 @@ type Conn struct {
 	writeLoopFn func()
 
 	// events are reported to subscribers; see observe.go.
-	events *Registry[Event]
+	events *registry.Registry[Event]
 
 	// Keepalive. kaTimer runs keepalive every KeepaliveInterval.
 	kaMu      sync.Mutex // guards kaTimer and kaStopped
@@ -323,7 +324,7 @@ func newConn(ws *websocket.Conn, tcp *tcpConn, o Options, ctx context.Context, c
 		writeSpaceCh:  make(chan struct{}, 1),
 		flushedCh:     make(chan struct{}, 1),
 		writeWakeCh:   make(chan struct{}, 1),
-		events:        NewRegistry(cloneEvent),
+		events:        registry.New(cloneEvent),
 	}
 	c.writeLoopFn = c.writeLoop
 	return c

@@ -1,19 +1,12 @@
-package wsstream
+package registry
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
-	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 )
 
@@ -61,21 +54,21 @@ func TestRegistryOrdering(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	for _, m := range regModes {
 		t.Run(m.name, func(t *testing.T) {
-			r := NewRegistry[int](nil)
+			r := New[int](nil)
 			r.Publish(-2) // before Subscribe: not seen
-			s1 := r.Subscribe(SubscribeConfig[int]{Buffer: m.buffer})
+			s1 := r.Subscribe(Config[int]{Buffer: m.buffer})
 			r.Publish(-3) // seen by s1 only
-			s2 := r.Subscribe(SubscribeConfig[int]{Buffer: m.buffer})
+			s2 := r.Subscribe(Config[int]{Buffer: m.buffer})
 			for i := range 500 {
 				r.Publish(i)
 			}
 			r.Close(-1)
 			want := append(regSeq(0, 500), -1)
-			if diff := cmp.Diff(append([]int{-3}, want...), regRecvAll(t, s1.Events())); diff != "" {
-				t.Errorf("s1 events (-want +got):\n%s", diff)
+			if diff := sliceDiff(append([]int{-3}, want...), regRecvAll(t, s1.Events())); diff != "" {
+				t.Errorf("s1 events\n%s", diff)
 			}
-			if diff := cmp.Diff(want, regRecvAll(t, s2.Events())); diff != "" {
-				t.Errorf("s2 events (-want +got):\n%s", diff)
+			if diff := sliceDiff(want, regRecvAll(t, s2.Events())); diff != "" {
+				t.Errorf("s2 events\n%s", diff)
 			}
 		})
 	}
@@ -103,19 +96,19 @@ func TestRegistryFilter(t *testing.T) {
 	for _, m := range regModes {
 		for _, tt := range tests {
 			t.Run(m.name+"/"+tt.name, func(t *testing.T) {
-				r := NewRegistry[int](nil)
+				r := New[int](nil)
 				// Two subscribers with separate state: each filter
 				// must see every event exactly once.
-				a := r.Subscribe(SubscribeConfig[int]{Filter: tt.filter(), Buffer: m.buffer})
-				b := r.Subscribe(SubscribeConfig[int]{Filter: tt.filter(), Buffer: m.buffer})
+				a := r.Subscribe(Config[int]{Filter: tt.filter(), Buffer: m.buffer})
+				b := r.Subscribe(Config[int]{Filter: tt.filter(), Buffer: m.buffer})
 				for i := range 10 {
 					r.Publish(i)
 				}
 				r.Close(-1)
 				want := append(slices.Clone(tt.want), -1)
 				for name, s := range map[string]*Sub[int]{"a": a, "b": b} {
-					if diff := cmp.Diff(want, regRecvAll(t, s.Events())); diff != "" {
-						t.Errorf("%s events (-want +got):\n%s", name, diff)
+					if diff := sliceDiff(want, regRecvAll(t, s.Events())); diff != "" {
+						t.Errorf("%s events\n%s", name, diff)
 					}
 				}
 			})
@@ -133,19 +126,19 @@ func TestRegistryBoundedDrop(t *testing.T) {
 	}{
 		{"buffer 10", 10, 100, 10},
 		{"buffer 1", 1, 100, 1},
-		{"default buffer", 0, 100, registryDefaultBuffer},
+		{"default buffer", 0, 100, defaultBuffer},
 		{"not full", 10, 7, 7},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := NewRegistry[int](nil)
-			s := r.Subscribe(SubscribeConfig[int]{Buffer: tt.buffer})
+			r := New[int](nil)
+			s := r.Subscribe(Config[int]{Buffer: tt.buffer})
 			for i := range tt.published {
 				r.Publish(i)
 			}
 			r.Close(-1)
-			if diff := cmp.Diff(append(regSeq(0, tt.kept), -1), regRecvAll(t, s.Events())); diff != "" {
-				t.Errorf("events (-want +got):\n%s", diff)
+			if diff := sliceDiff(append(regSeq(0, tt.kept), -1), regRecvAll(t, s.Events())); diff != "" {
+				t.Errorf("events\n%s", diff)
 			}
 			if got, want := s.Dropped(), uint64(tt.published-tt.kept); got != want {
 				t.Errorf("Dropped() = %d, want %d", got, want)
@@ -153,8 +146,8 @@ func TestRegistryBoundedDrop(t *testing.T) {
 		})
 	}
 	t.Run("reading frees slots", func(t *testing.T) {
-		r := NewRegistry[int](nil)
-		s := r.Subscribe(SubscribeConfig[int]{Buffer: 2})
+		r := New[int](nil)
+		s := r.Subscribe(Config[int]{Buffer: 2})
 		r.Publish(0)
 		r.Publish(1)
 		r.Publish(2) // dropped
@@ -163,8 +156,8 @@ func TestRegistryBoundedDrop(t *testing.T) {
 		}
 		r.Publish(3)
 		r.Close(-1)
-		if diff := cmp.Diff([]int{1, 3, -1}, regRecvAll(t, s.Events())); diff != "" {
-			t.Errorf("events (-want +got):\n%s", diff)
+		if diff := sliceDiff([]int{1, 3, -1}, regRecvAll(t, s.Events())); diff != "" {
+			t.Errorf("events\n%s", diff)
 		}
 		if s.Dropped() != 1 {
 			t.Errorf("Dropped() = %d, want 1", s.Dropped())
@@ -178,8 +171,8 @@ func TestRegistryUnboundedNoLoss(t *testing.T) {
 	if testing.Short() {
 		n = 100_000
 	}
-	r := NewRegistry[int](nil)
-	s := r.Subscribe(SubscribeConfig[int]{Buffer: -1})
+	r := New[int](nil)
+	s := r.Subscribe(Config[int]{Buffer: -1})
 	errCh := make(chan error, 1)
 	go func() {
 		next := 0
@@ -226,11 +219,11 @@ func TestRegistryStuckSubscriberDoesNotBlockPublish(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	for _, closeFirst := range []bool{false, true} {
 		t.Run(fmt.Sprintf("close=%v", closeFirst), func(t *testing.T) {
-			r := NewRegistry[int](nil)
+			r := New[int](nil)
 			subs := []*Sub[int]{
-				r.Subscribe(SubscribeConfig[int]{Buffer: 1}),
-				r.Subscribe(SubscribeConfig[int]{}),
-				r.Subscribe(SubscribeConfig[int]{Buffer: -1}),
+				r.Subscribe(Config[int]{Buffer: 1}),
+				r.Subscribe(Config[int]{}),
+				r.Subscribe(Config[int]{Buffer: -1}),
 			}
 			const n = 100_000
 			doneCh := make(chan struct{})
@@ -267,9 +260,9 @@ func TestRegistryUnsubscribe(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	for _, m := range regModes {
 		t.Run(m.name+"/inside range loop", func(t *testing.T) {
-			r := NewRegistry[int](nil)
-			s := r.Subscribe(SubscribeConfig[int]{Buffer: m.buffer})
-			other := r.Subscribe(SubscribeConfig[int]{Buffer: m.buffer})
+			r := New[int](nil)
+			s := r.Subscribe(Config[int]{Buffer: m.buffer})
+			other := r.Subscribe(Config[int]{Buffer: m.buffer})
 			for i := range 100 {
 				r.Publish(i)
 			}
@@ -281,21 +274,21 @@ func TestRegistryUnsubscribe(t *testing.T) {
 					s.Unsubscribe() // idempotent
 				}
 			}
-			if diff := cmp.Diff(regSeq(0, 6), got); diff != "" {
-				t.Errorf("events (-want +got):\n%s", diff)
+			if diff := sliceDiff(regSeq(0, 6), got); diff != "" {
+				t.Errorf("events\n%s", diff)
 			}
 			if r.Len() != 1 {
 				t.Errorf("Len() = %d, want 1", r.Len())
 			}
 			r.Publish(100)
 			r.Close(-1)
-			if diff := cmp.Diff(append(regSeq(0, 101), -1), regRecvAll(t, other.Events())); diff != "" {
-				t.Errorf("other subscriber's events (-want +got):\n%s", diff)
+			if diff := sliceDiff(append(regSeq(0, 101), -1), regRecvAll(t, other.Events())); diff != "" {
+				t.Errorf("other subscriber's events\n%s", diff)
 			}
 		})
 		t.Run(m.name+"/from another goroutine", func(t *testing.T) {
-			r := NewRegistry[int](nil)
-			s := r.Subscribe(SubscribeConfig[int]{Buffer: m.buffer})
+			r := New[int](nil)
+			s := r.Subscribe(Config[int]{Buffer: m.buffer})
 			doneCh := make(chan []int)
 			go func() {
 				var got []int
@@ -318,8 +311,8 @@ func TestRegistryUnsubscribe(t *testing.T) {
 			}
 		})
 		t.Run(m.name+"/discards final after Close", func(t *testing.T) {
-			r := NewRegistry[int](nil)
-			s := r.Subscribe(SubscribeConfig[int]{Buffer: m.buffer})
+			r := New[int](nil)
+			s := r.Subscribe(Config[int]{Buffer: m.buffer})
 			r.Publish(1)
 			r.Close(-1)
 			s.Unsubscribe()
@@ -335,25 +328,25 @@ func TestRegistryFinalAlwaysDelivered(t *testing.T) {
 	reject := func(int) bool { return false }
 	tests := []struct {
 		name string
-		cfg  SubscribeConfig[int]
+		cfg  Config[int]
 		want []int
 	}{
-		{"bounded full buffer", SubscribeConfig[int]{Buffer: 3}, []int{0, 1, 2, -1}},
-		{"bounded rejecting filter", SubscribeConfig[int]{Buffer: 3, Filter: reject}, []int{-1}},
-		{"bounded full default buffer rejecting filter", SubscribeConfig[int]{Filter: reject}, []int{-1}},
-		{"unbounded backlog", SubscribeConfig[int]{Buffer: -1}, append(regSeq(0, 10), -1)},
-		{"unbounded rejecting filter", SubscribeConfig[int]{Buffer: -1, Filter: reject}, []int{-1}},
+		{"bounded full buffer", Config[int]{Buffer: 3}, []int{0, 1, 2, -1}},
+		{"bounded rejecting filter", Config[int]{Buffer: 3, Filter: reject}, []int{-1}},
+		{"bounded full default buffer rejecting filter", Config[int]{Filter: reject}, []int{-1}},
+		{"unbounded backlog", Config[int]{Buffer: -1}, append(regSeq(0, 10), -1)},
+		{"unbounded rejecting filter", Config[int]{Buffer: -1, Filter: reject}, []int{-1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := NewRegistry[int](nil)
+			r := New[int](nil)
 			s := r.Subscribe(tt.cfg)
 			for i := range 10 {
 				r.Publish(i)
 			}
 			r.Close(-1)
-			if diff := cmp.Diff(tt.want, regRecvAll(t, s.Events())); diff != "" {
-				t.Errorf("events (-want +got):\n%s", diff)
+			if diff := sliceDiff(tt.want, regRecvAll(t, s.Events())); diff != "" {
+				t.Errorf("events\n%s", diff)
 			}
 		})
 	}
@@ -363,16 +356,16 @@ func TestRegistrySubscribeAfterClose(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	for _, m := range regModes {
 		t.Run(m.name, func(t *testing.T) {
-			r := NewRegistry[int](func(e int) int { return e })
+			r := New[int](func(e int) int { return e })
 			r.Close(42)
 			r.Close(7) // ignored
 			r.Publish(1)
-			s := r.Subscribe(SubscribeConfig[int]{Buffer: m.buffer, Filter: func(int) bool { return false }})
+			s := r.Subscribe(Config[int]{Buffer: m.buffer, Filter: func(int) bool { return false }})
 			if r.Len() != 0 {
 				t.Errorf("Len() = %d, want 0", r.Len())
 			}
-			if diff := cmp.Diff([]int{42}, regRecvAll(t, s.Events())); diff != "" {
-				t.Errorf("events (-want +got):\n%s", diff)
+			if diff := sliceDiff([]int{42}, regRecvAll(t, s.Events())); diff != "" {
+				t.Errorf("events\n%s", diff)
 			}
 			s.Unsubscribe()
 		})
@@ -380,10 +373,10 @@ func TestRegistrySubscribeAfterClose(t *testing.T) {
 }
 
 func TestRegistryLen(t *testing.T) {
-	r := NewRegistry[int](nil)
-	a := r.Subscribe(SubscribeConfig[int]{})
-	b := r.Subscribe(SubscribeConfig[int]{Buffer: -1})
-	c := r.Subscribe(SubscribeConfig[int]{})
+	r := New[int](nil)
+	a := r.Subscribe(Config[int]{})
+	b := r.Subscribe(Config[int]{Buffer: -1})
+	c := r.Subscribe(Config[int]{})
 	if r.Len() != 3 {
 		t.Fatalf("Len() = %d, want 3", r.Len())
 	}
@@ -403,14 +396,14 @@ func TestRegistryLen(t *testing.T) {
 func TestRegistryClonePerSubscriber(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	var clones int // guarded by the registry's lock: clone runs under it
-	r := NewRegistry(func(e []int) []int {
+	r := New(func(e []int) []int {
 		clones++
 		return slices.Clone(e)
 	})
-	a := r.Subscribe(SubscribeConfig[[]int]{})
-	b := r.Subscribe(SubscribeConfig[[]int]{Buffer: -1})
-	reject := r.Subscribe(SubscribeConfig[[]int]{Filter: func([]int) bool { return false }})
-	full := r.Subscribe(SubscribeConfig[[]int]{Buffer: 1})
+	a := r.Subscribe(Config[[]int]{})
+	b := r.Subscribe(Config[[]int]{Buffer: -1})
+	reject := r.Subscribe(Config[[]int]{Filter: func([]int) bool { return false }})
+	full := r.Subscribe(Config[[]int]{Buffer: 1})
 	orig := []int{1, 2, 3}
 	r.Publish(orig)
 	r.Publish(orig) // dropped by full: not cloned for it
@@ -423,14 +416,14 @@ func TestRegistryClonePerSubscriber(t *testing.T) {
 	}
 	gotB := regRecvAll(t, b.Events())
 	want := [][]int{{1, 2, 3}, {1, 2, 3}, {9}}
-	if diff := cmp.Diff(want, gotB); diff != "" {
-		t.Errorf("b's events changed by mutating a's (-want +got):\n%s", diff)
+	if diff := sliceDiff(want, gotB); diff != "" {
+		t.Errorf("b's events changed by mutating a's\n%s", diff)
 	}
-	if diff := cmp.Diff([][]int{{9}}, regRecvAll(t, reject.Events())); diff != "" {
-		t.Errorf("rejecting subscriber's events (-want +got):\n%s", diff)
+	if diff := sliceDiff([][]int{{9}}, regRecvAll(t, reject.Events())); diff != "" {
+		t.Errorf("rejecting subscriber's events\n%s", diff)
 	}
-	if diff := cmp.Diff([][]int{{1, 2, 3}, {9}}, regRecvAll(t, full.Events())); diff != "" {
-		t.Errorf("full subscriber's events (-want +got):\n%s", diff)
+	if diff := sliceDiff([][]int{{1, 2, 3}, {9}}, regRecvAll(t, full.Events())); diff != "" {
+		t.Errorf("full subscriber's events\n%s", diff)
 	}
 	if orig[0] != 1 || final[0] != 9 {
 		t.Errorf("published payloads mutated: %v %v", orig, final)
@@ -449,7 +442,7 @@ func TestRegistryConcurrentStress(t *testing.T) {
 		perPub      = 5000
 		subscribers = 24
 	)
-	r := NewRegistry(func(e event) event { return e })
+	r := New(func(e event) event { return e })
 	final := event{pub: -1}
 	halfCh := make(chan struct{})
 	var wg sync.WaitGroup
@@ -471,7 +464,7 @@ func TestRegistryConcurrentStress(t *testing.T) {
 	errCh := make(chan error, subscribers)
 	for i := range subscribers {
 		wg.Go(func() {
-			cfg := SubscribeConfig[event]{Buffer: []int{4, 0, -1}[i%3]}
+			cfg := Config[event]{Buffer: []int{4, 0, -1}[i%3]}
 			if i%4 == 3 {
 				cfg.Filter = func(e event) bool { return e.seq%2 == 0 }
 			}
@@ -528,7 +521,7 @@ func TestRegistryConcurrentStress(t *testing.T) {
 // atomic increment; Publish never blocks on it.
 func BenchmarkRegistryPublish(b *testing.B) {
 	b.Run("subs=0", func(b *testing.B) {
-		r := NewRegistry[int](nil)
+		r := New[int](nil)
 		for b.Loop() {
 			r.Publish(1)
 		}
@@ -539,11 +532,11 @@ func BenchmarkRegistryPublish(b *testing.B) {
 			name = "subs=100-reading"
 		}
 		b.Run(name, func(b *testing.B) {
-			r := NewRegistry[int](nil)
+			r := New[int](nil)
 			var readers sync.WaitGroup
 			subs := make([]*Sub[int], 100)
 			for i := range subs {
-				subs[i] = r.Subscribe(SubscribeConfig[int]{})
+				subs[i] = r.Subscribe(Config[int]{})
 				if reading {
 					readers.Go(func() {
 						for range subs[i].Events() {
@@ -562,198 +555,15 @@ func BenchmarkRegistryPublish(b *testing.B) {
 	}
 }
 
-// nextEvent returns the next event of s that is not a ping or pong of
-// keepalive, failing the test if none comes in time.
-func nextEvent(t *testing.T, s *Subscription) Event {
-	t.Helper()
-	select {
-	case e, ok := <-s.Events():
-		if !ok {
-			t.Fatal("the event channel closed early")
-		}
-		return e
-	case <-time.After(testTimeout):
-		t.Fatal("no event")
-		return nil
+// sliceDiff describes how got differs from want, or returns "" when they
+// are equal.
+func sliceDiff[E any](want, got []E) string {
+	if fmt.Sprint(want) == fmt.Sprint(got) {
+		return ""
 	}
+	return fmt.Sprintf("want %v\n got %v", want, got)
 }
 
-// expectClosed reads events until the ClosedEvent, checks that it is the
-// last one, and returns the events before it.
-func expectClosed(t *testing.T, s *Subscription) (before []Event, closed ClosedEvent) {
-	t.Helper()
-	for {
-		switch e := nextEvent(t, s).(type) {
-		case ClosedEvent:
-			if _, ok := <-s.Events(); ok {
-				t.Fatal("an event after the ClosedEvent")
-			}
-			return before, e
-		default:
-			before = append(before, e)
-		}
-	}
-}
-
-func TestEventsPingAndPong(t *testing.T) {
-	c, peer := newServerWithRawClient(t, nil)
-	s := c.Subscribe(SubscribeOptions{})
-	peerCtx := peer.CloseRead(testContext(t))
-	if err := peer.Ping(peerCtx); err != nil {
-		t.Fatal(err)
-	}
-	// coder/websocket's pings carry a counter: the first is "1".
-	if e, ok := nextEvent(t, s).(PingEvent); !ok || string(e.Data) != "1" {
-		t.Fatalf("got %#v, want PingEvent with data %q", e, "1")
-	}
-	rtt, err := c.Ping(testContext(t))
-	if err != nil || rtt <= 0 {
-		t.Fatalf("Ping = %v, %v", rtt, err)
-	}
-	if e, ok := nextEvent(t, s).(PongEvent); !ok || len(e.Data) == 0 {
-		t.Fatalf("got %#v, want a PongEvent with the ping's data", e)
-	}
-}
-
-func TestEventsPeerClose(t *testing.T) {
-	c, peer := newServerWithRawClient(t, nil)
-	s := c.Subscribe(SubscribeOptions{})
-	go peer.Close(4001, "bye")
-	before, closed := expectClosed(t, s)
-	if len(before) != 1 || before[0] != (CloseEvent{Code: 4001, Reason: "bye"}) {
-		t.Fatalf("events before ClosedEvent: %#v, want CloseEvent{4001, bye}", before)
-	}
-	if closed.Initiator != InitiatorPeer || closed.Code != 4001 || closed.Reason != "bye" || !closed.Handshake || !errors.Is(closed.Err, ErrPeerClosed) {
-		t.Fatalf("ClosedEvent = %+v", closed)
-	}
-}
-
-func TestEventsTextRejected(t *testing.T) {
-	c, peer := newServerWithRawClient(t, nil)
-	s := c.Subscribe(SubscribeOptions{})
-	ctx := testContext(t)
-	peer.Write(ctx, websocket.MessageText, []byte("hello"))
-	if _, _, err := peer.Read(ctx); websocket.CloseStatus(err) != websocket.StatusUnsupportedData {
-		t.Fatalf("the peer read %v, want a close with status 1003", err)
-	}
-	before, closed := expectClosed(t, s)
-	if len(before) == 0 {
-		t.Fatal("no ErrorEvent")
-	}
-	if e, ok := before[0].(ErrorEvent); !ok || !errors.Is(e.Err, ErrTextMessage) {
-		t.Fatalf("first event %#v, want an ErrorEvent matching ErrTextMessage", before[0])
-	}
-	if closed.Initiator != InitiatorLocal || closed.Code != websocket.StatusUnsupportedData || !errors.Is(closed.Err, ErrTextMessage) {
-		t.Fatalf("ClosedEvent = %+v", closed)
-	}
-}
-
-func TestEventsTransportCut(t *testing.T) {
-	client, server := newPair(t, pairOptions{})
-	s := client.Subscribe(SubscribeOptions{})
-	server.tcp.abort()
-	before, closed := expectClosed(t, s)
-	if len(before) != 1 {
-		t.Fatalf("events before ClosedEvent: %#v, want one ErrorEvent", before)
-	}
-	if e, ok := before[0].(ErrorEvent); !ok || !errors.Is(e.Err, ErrConnectionLost) {
-		t.Fatalf("got %#v, want an ErrorEvent matching ErrConnectionLost", before[0])
-	}
-	if closed.Initiator != InitiatorNone || closed.Code != websocket.StatusAbnormalClosure || closed.Handshake || !errors.Is(closed.Err, ErrConnectionLost) {
-		t.Fatalf("ClosedEvent = %+v", closed)
-	}
-}
-
-func TestEventsLocalClose(t *testing.T) {
-	client, _ := newPair(t, pairOptions{})
-	s := client.Subscribe(SubscribeOptions{})
-	if err := client.CloseWithStatus(4002, "done"); err != nil {
-		t.Fatal(err)
-	}
-	before, closed := expectClosed(t, s)
-	if len(before) != 1 || before[0].(CloseEvent).Code != 4002 {
-		t.Fatalf("events before ClosedEvent: %#v, want the peer's CloseEvent echoing 4002", before)
-	}
-	want := ClosedEvent{Initiator: InitiatorLocal, Code: 4002, Reason: "done", Handshake: true}
-	if closed != want {
-		t.Fatalf("ClosedEvent = %+v, want %+v", closed, want)
-	}
-	// Subscribing after the end still yields the ClosedEvent.
-	if _, late := expectClosed(t, client.Subscribe(SubscribeOptions{})); late != want {
-		t.Fatalf("late ClosedEvent = %+v, want %+v", late, want)
-	}
-}
-
-// TestStuckSubscribersDoNotStallConn checks that subscribers that never
-// read delay neither data, pings nor the close handshake.
-func TestStuckSubscribersDoNotStallConn(t *testing.T) {
-	c, peer := newServerWithRawClient(t, nil)
-	bounded := c.Subscribe(SubscribeOptions{Buffer: 1})
-	unbounded := c.Subscribe(SubscribeOptions{Buffer: -1})
-	defer unbounded.Unsubscribe()
-	// The peer must read to see its pongs; it gets no data messages.
-	ctx := peer.CloseRead(testContext(t))
-	data := randBytes(rand.New(rand.NewPCG(9, 9)), 8<<20)
-	go func() {
-		for i := 0; i < len(data); i += 32 << 10 {
-			peer.Write(ctx, websocket.MessageBinary, data[i:i+32<<10])
-			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			if err := peer.Ping(pctx); err != nil {
-				t.Errorf("ping: %v", err)
-			}
-			cancel()
-		}
-		peer.Close(websocket.StatusNormalClosure, "")
-	}()
-	got := readAllExact(t, c)
-	if !bytes.Equal(got, data) {
-		t.Fatal("data differs")
-	}
-	if bounded.Dropped() == 0 {
-		t.Fatal("the bounded subscriber dropped nothing: the test did not fill its buffer")
-	}
-	_, closed := expectClosed(t, bounded)
-	if closed.Initiator != InitiatorPeer {
-		t.Fatalf("ClosedEvent = %+v", closed)
-	}
-	n := 0
-	for e := range unbounded.Events() {
-		if _, ok := e.(PingEvent); ok {
-			n++
-		}
-	}
-	if n != len(data)/(32<<10) {
-		t.Fatalf("the unbounded subscriber got %d pings, want %d", n, len(data)/(32<<10))
-	}
-}
-
-// BenchmarkStuckSubscriber measures bulk transfer through a Conn with no
-// subscriber and with subscribers that never read, one of them
-// unbounded. Compare the MB/s of the sub-benchmarks.
-func BenchmarkStuckSubscriber(b *testing.B) {
-	for _, subs := range []int{0, 100} {
-		b.Run(fmt.Sprintf("stuck=%d", subs), func(b *testing.B) {
-			client, server := newPair(b, pairOptions{})
-			for i := range subs {
-				s := server.Subscribe(SubscribeOptions{Buffer: 1 - 2*(i%2)}) // half bounded, half unbounded
-				defer s.Unsubscribe()
-			}
-			msg := make([]byte, 32<<10)
-			done := make(chan error, 1)
-			go func() {
-				_, err := io.CopyN(io.Discard, server, int64(b.N)*int64(len(msg)))
-				done <- err
-			}()
-			b.SetBytes(int64(len(msg)))
-			b.ResetTimer()
-			for range b.N {
-				if _, err := client.Write(msg); err != nil {
-					b.Fatal(err)
-				}
-			}
-			if err := <-done; err != nil {
-				b.Fatal(err)
-			}
-		})
-	}
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
 }

@@ -1,0 +1,168 @@
+package wsstream
+
+import (
+	"bytes"
+
+	"github.com/coder/websocket"
+	"github.com/wsstream/wsstream/internal/registry"
+)
+
+// The events through which a Conn reports what its byte stream cannot
+// carry: pings, pongs, the peer's close frame, errors, and its end.
+
+// Event is something a Conn reports besides its data. The event types of
+// this package are the only implementations: [PingEvent], [PongEvent],
+// [CloseEvent], [ErrorEvent] and [ClosedEvent].
+type Event interface {
+	isEvent()
+}
+
+// PingEvent reports a ping from the peer, which the Conn answered with a
+// pong. Data is the ping's payload (at most 125 bytes).
+type PingEvent struct{ Data []byte }
+
+// PongEvent reports a pong from the peer, the answer to a ping of
+// [Conn.Ping] or of keepalive, or an unsolicited one. Data is its payload.
+type PongEvent struct{ Data []byte }
+
+// CloseEvent reports the close frame the peer sent: the status code and
+// reason. When the peer's frame answers a local Close and arrives in the
+// middle of a data message, coder/websocket consumes it itself; the event
+// then carries the code, which it checked equals ours, and an empty
+// reason.
+type CloseEvent struct {
+	Code   websocket.StatusCode
+	Reason string
+}
+
+// ErrorEvent reports an error that ended, or is ending, the Conn: a text
+// message refused ([ErrTextMessage], followed by the 1003 close), a
+// protocol violation reported by coder/websocket or a transport failure
+// ([ErrConnectionLost]), a keepalive ping left unanswered
+// ([ErrKeepaliveTimeout]), or a close handshake that timed out
+// ([ErrCloseTimeout]).
+type ErrorEvent struct{ Err error }
+
+// ClosedEvent is always the last event of a Conn, sent when it has
+// finished: the WebSocket is closed and the Conn's goroutines have exited.
+type ClosedEvent struct {
+	// Initiator says who started the end of the Conn.
+	Initiator Initiator
+	// Code and Reason are the close frame that started the close: ours
+	// for a local close, the peer's for a peer's close, and
+	// websocket.StatusAbnormalClosure (1006) with no reason when the
+	// connection ended without a close frame.
+	Code   websocket.StatusCode
+	Reason string
+	// Handshake reports whether both close frames were exchanged.
+	Handshake bool
+	// Err is nil for a clean end: a close handshake with status 1000 or
+	// 1001 or, for a local close, with the status given to
+	// CloseWithStatus. Otherwise it says what went wrong, with the errors
+	// of errors.go.
+	Err error
+}
+
+// Initiator says who started the end of a Conn.
+type Initiator int
+
+const (
+	// InitiatorNone: the connection ended without a close frame (a
+	// transport failure, a protocol error, a keepalive timeout).
+	InitiatorNone Initiator = iota
+	// InitiatorLocal: this side sent the first close frame, from Close,
+	// CloseWithStatus, or because the peer sent a text message.
+	InitiatorLocal
+	// InitiatorPeer: the peer sent the first close frame.
+	InitiatorPeer
+)
+
+func (i Initiator) String() string {
+	switch i {
+	case InitiatorLocal:
+		return "local"
+	case InitiatorPeer:
+		return "peer"
+	default:
+		return "none"
+	}
+}
+
+func (PingEvent) isEvent()   {}
+func (PongEvent) isEvent()   {}
+func (CloseEvent) isEvent()  {}
+func (ErrorEvent) isEvent()  {}
+func (ClosedEvent) isEvent() {}
+
+// cloneEvent gives each subscriber its own copy of a payload.
+func cloneEvent(e Event) Event {
+	switch e := e.(type) {
+	case PingEvent:
+		return PingEvent{Data: bytes.Clone(e.Data)}
+	case PongEvent:
+		return PongEvent{Data: bytes.Clone(e.Data)}
+	}
+	return e
+}
+
+// SubscribeOptions configure a [Subscription]. The zero value subscribes
+// to every event with a buffer of 64 events.
+type SubscribeOptions struct {
+	// Filter, if set, selects the events the subscriber receives; the
+	// final ClosedEvent is always delivered. It is called from the Conn's
+	// read pump, once per event: it may keep state, must be fast, and must
+	// not call methods of the Conn or the Subscription.
+	Filter func(Event) bool
+
+	// Buffer selects the delivery. Greater than zero: a buffer of that
+	// many events; when it is full, new events are dropped for this
+	// subscriber and counted by [Subscription.Dropped]. Zero: a buffer of
+	// 64 events. Negative: unbounded; nothing is ever dropped and memory
+	// grows with the backlog of a subscriber that falls behind.
+	Buffer int
+}
+
+// Subscription receives the events of a Conn. See [Conn.Subscribe].
+type Subscription struct {
+	sub *registry.Sub[Event]
+}
+
+// Subscribe registers an observer of the Conn's events. The Subscription
+// receives, in order, the events that happen after Subscribe returns and
+// pass opts.Filter, then the [ClosedEvent], after which its channel is
+// closed. Subscribing after the Conn has finished returns a Subscription
+// whose channel delivers the ClosedEvent and closes.
+//
+// Delivering events never blocks the Conn: a subscriber that does not
+// read loses events (bounded buffer) or accumulates them in memory
+// (unbounded), but never delays data, pings or the close handshake. An
+// unbounded subscriber must read its channel to the end or Unsubscribe,
+// or the goroutine that feeds it stays blocked.
+func (c *Conn) Subscribe(opts SubscribeOptions) *Subscription {
+	return &Subscription{sub: c.events.Subscribe(registry.Config[Event]{
+		Filter: opts.Filter,
+		Buffer: opts.Buffer,
+	})}
+}
+
+// Events returns the channel of events, closed after the ClosedEvent or
+// by Unsubscribe.
+func (s *Subscription) Events() <-chan Event { return s.sub.Events() }
+
+// Unsubscribe ends the subscription: events not yet received are
+// discarded and the channel is closed before Unsubscribe returns. It is
+// idempotent and may be called from any goroutine, including from a loop
+// over Events.
+func (s *Subscription) Unsubscribe() { s.sub.Unsubscribe() }
+
+// Dropped reports how many events this subscriber lost to a full buffer.
+func (s *Subscription) Dropped() uint64 { return s.sub.Dropped() }
+
+// publish reports e to the Conn's subscribers, if any. It never blocks on
+// a subscriber.
+func (c *Conn) publish(e Event) {
+	if c.events.Len() > 0 {
+		c.events.Publish(e)
+	}
+}
+
