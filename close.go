@@ -9,16 +9,23 @@ import (
 	"github.com/coder/websocket"
 )
 
+// Close closes the Conn with status 1000 (normal closure). See
+// [Conn.CloseWithStatus].
+func (c *Conn) Close() error {
+	return c.CloseWithStatus(websocket.StatusNormalClosure, "")
+}
+
 // CloseWithStatus closes the Conn with a WebSocket close handshake,
 // sending code and reason (at most 123 bytes) in the close frame.
 //
 // Read and Write, pending or future, fail with [net.ErrClosed] as soon as
 // CloseWithStatus begins. It then waits until every byte already accepted
 // by Write is on the socket, sends the close frame, and waits for the
-// peer's close frame while the read pump discards incoming data. A client
+// peer's close frame while the read loop discards incoming data. A client
 // then waits for the server to close TCP; a server closes it. All of this
-// is bounded by Options.CloseTimeout: when it passes, the TCP connection
-// is dropped and the returned error wraps [ErrCloseTimeout].
+// is bounded by Options.CloseTimeout, and deadlines play no part: when it
+// passes, the TCP connection is dropped and the returned error wraps
+// [ErrCloseTimeout]. [Conn.CloseNow], from any goroutine, cuts it short.
 //
 // CloseWithStatus returns nil when the handshake completed, also when the
 // peer started it, and when the Conn had already ended because the peer
@@ -37,15 +44,11 @@ func (c *Conn) CloseWithStatus(code websocket.StatusCode, reason string) error {
 	if len(reason) > maxCloseReason {
 		return fmt.Errorf("wsstream: close reason of %d bytes, at most %d fit in a close frame", len(reason), maxCloseReason)
 	}
-	c.stateMu.Lock()
-	if c.state != stateOpen {
-		c.stateMu.Unlock()
+	if !c.beginClose() {
 		<-c.doneCh
 		return nil
 	}
-	c.state = stateClosing
-	close(c.closingCh)
-	c.stateMu.Unlock()
+	c.recv.discard() // nobody reads any more
 
 	deadline := time.Now().Add(c.opts.CloseTimeout)
 	err := c.flush(deadline)
@@ -54,7 +57,7 @@ func (c *Conn) CloseWithStatus(code websocket.StatusCode, reason string) error {
 	} else {
 		c.abort()
 	}
-	<-c.pumpDoneCh
+	<-c.end.doneCh
 	if err != nil {
 		c.publish(ErrorEvent{Err: err})
 	}
@@ -66,6 +69,42 @@ func (c *Conn) CloseWithStatus(code websocket.StatusCode, reason string) error {
 		Err:       err,
 	})
 	return err
+}
+
+// CloseNow drops the connection at once, without a close handshake, as
+// closing a TCP socket with unsent data does: bytes written but not yet
+// on the socket are discarded, and the peer sees the connection end
+// without a close frame. Read and Write fail with [net.ErrClosed] from
+// then on. CloseNow returns once every goroutine of the Conn has exited,
+// within milliseconds.
+//
+// Called while Close or CloseWithStatus waits for the handshake, CloseNow
+// cuts it short: Close then returns an error. Called after the Conn has
+// finished, it does nothing. It always returns nil.
+func (c *Conn) CloseNow() error {
+	first := c.beginClose()
+	c.abort()
+	if !first {
+		<-c.doneCh
+		return nil
+	}
+	c.recv.discard()
+	<-c.end.doneCh
+	c.finish(ClosedEvent{Initiator: InitiatorLocal, Code: websocket.StatusAbnormalClosure})
+	return nil
+}
+
+// beginClose starts a local close and reports whether this call did;
+// false means the Conn is closing or has ended already.
+func (c *Conn) beginClose() bool {
+	c.stateMu.Lock()
+	defer c.stateMu.Unlock()
+	if c.state != stateOpen {
+		return false
+	}
+	c.state = stateClosing
+	close(c.closingCh)
+	return true
 }
 
 // maxCloseReason is the longest reason a close frame carries: a control
@@ -84,24 +123,18 @@ func sendableCloseCode(code websocket.StatusCode) bool {
 	return code != 1004 && code != websocket.StatusNoStatusRcvd && code != websocket.StatusAbnormalClosure
 }
 
-// flush waits until writeLoop has sent every queued byte, or failed, or
-// the deadline passes.
+// flush waits until the writer has sent every queued byte and exited, or
+// a write failed, or the deadline passes.
 func (c *Conn) flush(deadline time.Time) error {
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
-	for {
-		c.writeMu.Lock()
-		writing := c.writing
-		c.writeMu.Unlock()
-		if !writing {
-			return nil
-		}
-		select {
-		case <-c.flushedCh:
-		case <-timer.C:
-			return fmt.Errorf("%w: written data was not sent before the close timeout", ErrCloseTimeout)
-		}
+	if !c.send.waitExit(timer.C) {
+		return fmt.Errorf("%w: written data was not sent before the close timeout", ErrCloseTimeout)
 	}
+	if c.send.hasFailed() && !c.end.done() {
+		return errors.New("wsstream: written data could not be sent")
+	}
+	return nil
 }
 
 // closeWebSocket runs the WebSocket close handshake, dropping the
@@ -111,9 +144,9 @@ func (c *Conn) closeWebSocket(code websocket.StatusCode, reason string, deadline
 	err := c.ws.Close(code, reason)
 	// coder/websocket reports a connection dropped by abort as a clean
 	// close, so whether the deadline cut the handshake short is asked
-	// from below. Without a tcpConn, a firing timer is all there is to go
-	// by.
-	if !timer.Stop() && (c.tcp == nil || c.tcp.interrupted()) {
+	// from below. Without a transport, a firing timer is all there is to
+	// go by.
+	if !timer.Stop() && (c.tr == nil || c.tr.interrupted()) {
 		return fmt.Errorf("%w: no close frame from the peer", ErrCloseTimeout)
 	}
 
@@ -122,8 +155,8 @@ func (c *Conn) closeWebSocket(code websocket.StatusCode, reason string, deadline
 	case err == nil:
 		// The handshake completed: the peer answered with our status
 		// (coder/websocket checked it, but keeps the reason to itself if
-		// it read the frame rather than the pump). With a client, the
-		// server then closed TCP or the timeout passed waiting for it.
+		// it read the frame rather than the read loop). With a client,
+		// the server then closed TCP or the timeout passed waiting for it.
 		c.notePeerClose(websocket.CloseError{Code: code})
 		return nil
 	case errors.As(err, &ce):
@@ -133,36 +166,36 @@ func (c *Conn) closeWebSocket(code websocket.StatusCode, reason string, deadline
 	case errors.Is(err, net.ErrClosed):
 		// The WebSocket was already closed. If the peer closed it, the
 		// handshake took place; otherwise reading failed and says why.
-		<-c.pumpDoneCh
-		c.readMu.Lock()
-		cause := c.cause
-		c.readMu.Unlock()
-		if cause == nil || errors.Is(cause, ErrPeerClosed) {
+		<-c.end.doneCh
+		if c.end.peer != nil || c.end.cause == nil {
 			return nil
 		}
-		return cause
+		return c.end.cause
 	default:
 		return connectionLostError(err)
 	}
 }
 
-// abort drops the connection without a handshake. Blocked reads and
+// abort drops the connection without a handshake, once. Blocked reads and
 // writes of the WebSocket fail at once.
 func (c *Conn) abort() {
-	if c.tcp != nil {
-		c.tcp.abort()
-	}
-	if c.cancel != nil {
-		c.cancel()
-	}
-	c.ws.CloseNow()
+	c.abortOnce.Do(func() {
+		close(c.abortedCh)
+		if c.tr != nil {
+			c.tr.abort()
+		}
+		if c.cancel != nil {
+			c.cancel()
+		}
+		c.ws.CloseNow()
+	})
 }
 
-// finish runs once the WebSocket is closed and the pump has returned:
-// it waits for the Conn's other goroutines, releases what the Conn holds,
+// finish runs once the WebSocket is closed and the end is published: it
+// waits for the Conn's other goroutines, releases what the Conn holds,
 // and reports ev, the last event.
 func (c *Conn) finish(ev ClosedEvent) {
-	c.writers.Wait()
+	c.send.waitExit(nil)
 	c.kaMu.Lock()
 	c.kaStopped = true
 	if c.kaTimer != nil {
@@ -170,33 +203,12 @@ func (c *Conn) finish(ev ClosedEvent) {
 	}
 	c.kaMu.Unlock()
 	c.kaRunning.Wait()
+	c.pingers.Wait()
 	c.readDeadline.stop()
 	c.writeDeadline.stop()
 	if c.cancel != nil {
 		c.cancel()
 	}
-	if isClosed(c.closingCh) {
-		// Nobody reads any more: drop what was received.
-		c.readMu.Lock()
-		c.rlen = 0
-		c.releaseReadBufLocked()
-		c.readMu.Unlock()
-	}
 	c.events.Close(ev)
 	close(c.doneCh)
-}
-
-// peerClosedError is the error of Read and Write after the peer closed
-// the WebSocket with ce.
-func peerClosedError(ce websocket.CloseError) error {
-	return fmt.Errorf("%w: %w", ErrPeerClosed, ce)
-}
-
-// connectionLostError is the error of Read and Write after the connection
-// failed with err.
-func connectionLostError(err error) error {
-	if errors.Is(err, ErrConnectionLost) {
-		return err
-	}
-	return fmt.Errorf("%w: %w", ErrConnectionLost, err)
 }

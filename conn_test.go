@@ -398,7 +398,7 @@ func TestConnectionLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	server.tcp.abort() // the TCP connection dies without a close frame
+	server.tr.abort() // the TCP connection dies without a close frame
 	_, err := client.Read(got)
 	if !errors.Is(err, ErrConnectionLost) {
 		t.Fatalf("Read after the TCP connection died = %v, want ErrConnectionLost", err)
@@ -521,14 +521,15 @@ func TestIdleConnHoldsNoBuffer(t *testing.T) {
 	if _, err := io.ReadFull(server, make([]byte, len(data))); err != nil {
 		t.Fatal(err)
 	}
-	client.writers.Wait() // the writer exits once its queue is empty
+	// The writer exits once its queue is empty.
+	if !client.send.waitExit(time.After(testTimeout)) {
+		t.Fatal("the writer did not exit")
+	}
 	for name, c := range map[string]*Conn{"client": client, "server": server} {
-		c.readMu.Lock()
-		held := c.rbufp != nil
-		c.readMu.Unlock()
-		c.writeMu.Lock()
-		queued := len(c.wq)
-		c.writeMu.Unlock()
+		held := c.recv.holds()
+		c.send.mu.Lock()
+		queued := len(c.send.bufs)
+		c.send.mu.Unlock()
 		if held || queued != 0 {
 			t.Errorf("%s holds a read buffer: %v; write buffers: %d", name, held, queued)
 		}

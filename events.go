@@ -12,7 +12,7 @@ import (
 
 // Event is something a Conn reports besides its data. The event types of
 // this package are the only implementations: [PingEvent], [PongEvent],
-// [CloseEvent], [ErrorEvent] and [ClosedEvent].
+// [CloseFrameEvent], [ErrorEvent] and [ClosedEvent].
 type Event interface {
 	isEvent()
 }
@@ -25,12 +25,12 @@ type PingEvent struct{ Data []byte }
 // [Conn.Ping] or of keepalive, or an unsolicited one. Data is its payload.
 type PongEvent struct{ Data []byte }
 
-// CloseEvent reports the close frame the peer sent: the status code and
+// CloseFrameEvent reports the close frame the peer sent: the status code and
 // reason. When the peer's frame answers a local Close and arrives in the
 // middle of a data message, coder/websocket consumes it itself; the event
 // then carries the code, which it checked equals ours, and an empty
 // reason.
-type CloseEvent struct {
+type CloseFrameEvent struct {
 	Code   websocket.StatusCode
 	Reason string
 }
@@ -88,11 +88,11 @@ func (i Initiator) String() string {
 	}
 }
 
-func (PingEvent) isEvent()   {}
-func (PongEvent) isEvent()   {}
-func (CloseEvent) isEvent()  {}
-func (ErrorEvent) isEvent()  {}
-func (ClosedEvent) isEvent() {}
+func (PingEvent) isEvent()       {}
+func (PongEvent) isEvent()       {}
+func (CloseFrameEvent) isEvent() {}
+func (ErrorEvent) isEvent()      {}
+func (ClosedEvent) isEvent()     {}
 
 // cloneEvent gives each subscriber its own copy of a payload.
 func cloneEvent(e Event) Event {
@@ -165,4 +165,3 @@ func (c *Conn) publish(e Event) {
 		c.events.Publish(e)
 	}
 }
-

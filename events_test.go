@@ -71,8 +71,8 @@ func TestEventsPeerClose(t *testing.T) {
 	s := c.Subscribe(SubscribeOptions{})
 	go peer.Close(4001, "bye")
 	before, closed := expectClosed(t, s)
-	if len(before) != 1 || before[0] != (CloseEvent{Code: 4001, Reason: "bye"}) {
-		t.Fatalf("events before ClosedEvent: %#v, want CloseEvent{4001, bye}", before)
+	if len(before) != 1 || before[0] != (CloseFrameEvent{Code: 4001, Reason: "bye"}) {
+		t.Fatalf("events before ClosedEvent: %#v, want CloseFrameEvent{4001, bye}", before)
 	}
 	if closed.Initiator != InitiatorPeer || closed.Code != 4001 || closed.Reason != "bye" || !closed.Handshake || !errors.Is(closed.Err, ErrPeerClosed) {
 		t.Fatalf("ClosedEvent = %+v", closed)
@@ -102,7 +102,7 @@ func TestEventsTextRejected(t *testing.T) {
 func TestEventsTransportCut(t *testing.T) {
 	client, server := newPair(t, pairOptions{})
 	s := client.Subscribe(SubscribeOptions{})
-	server.tcp.abort()
+	server.tr.abort()
 	before, closed := expectClosed(t, s)
 	if len(before) != 1 {
 		t.Fatalf("events before ClosedEvent: %#v, want one ErrorEvent", before)
@@ -122,8 +122,8 @@ func TestEventsLocalClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	before, closed := expectClosed(t, s)
-	if len(before) != 1 || before[0].(CloseEvent).Code != 4002 {
-		t.Fatalf("events before ClosedEvent: %#v, want the peer's CloseEvent echoing 4002", before)
+	if len(before) != 1 || before[0].(CloseFrameEvent).Code != 4002 {
+		t.Fatalf("events before ClosedEvent: %#v, want the peer's CloseFrameEvent echoing 4002", before)
 	}
 	want := ClosedEvent{Initiator: InitiatorLocal, Code: 4002, Reason: "done", Handshake: true}
 	if closed != want {

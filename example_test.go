@@ -31,7 +31,7 @@ func ExampleConn_Subscribe() {
 			switch e := e.(type) {
 			case wsstream.PingEvent:
 				fmt.Printf("ping %q\n", e.Data)
-			case wsstream.CloseEvent:
+			case wsstream.CloseFrameEvent:
 				fmt.Printf("peer closed with %d %q\n", e.Code, e.Reason)
 			case wsstream.ClosedEvent:
 				fmt.Printf("ended by %v, handshake %v\n", e.Initiator, e.Handshake)

@@ -495,7 +495,7 @@ func TestInteropNginx(t *testing.T) {
 	// pair returns a client Conn dialed through nginx and the server Conn
 	// the Listener behind it accepted.
 	pair := func(t *testing.T, opts Options) (client, server *Conn) {
-		ln, err := Listen("127.0.0.1:0", &AcceptOptions{Options: opts})
+		ln, err := Listen("127.0.0.1:0", &ListenerOptions{AcceptOptions: AcceptOptions{Options: opts}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,12 +11,23 @@ import (
 )
 
 // DefaultBacklog is the number of upgraded Conns a [Listener] holds for
-// [Listener.Accept] when AcceptOptions.Backlog is zero or negative.
+// [Listener.Accept] when ListenerOptions.Backlog is zero.
 const DefaultBacklog = 128
 
 // listenReadHeaderTimeout bounds how long the server of [Listen] waits for
 // the headers of a request.
 const listenReadHeaderTimeout = 10 * time.Second
+
+// ListenerOptions configure a [Listener]. A nil *ListenerOptions is
+// valid.
+type ListenerOptions struct {
+	// AcceptOptions configure each upgrade, as for [Accept].
+	AcceptOptions
+
+	// Backlog is how many upgraded Conns may wait for Listener.Accept;
+	// zero means [DefaultBacklog]. Upgrades beyond it get HTTP 503.
+	Backlog int
+}
 
 // Listener is a [net.Listener] whose connections are WebSocket upgrades.
 // It is also an [http.Handler]: every request it serves is upgraded with
@@ -24,7 +35,7 @@ const listenReadHeaderTimeout = 10 * time.Second
 // to mount it on a mux or server of your own, or [Listen] to have it run
 // its own HTTP server. Its methods are safe for concurrent use.
 //
-// The queue is bounded by AcceptOptions.Backlog (default
+// The queue is bounded by ListenerOptions.Backlog (default
 // [DefaultBacklog]). A request takes a slot before it is upgraded and
 // gives it back when Accept returns its Conn or the upgrade fails, so
 // upgrades in progress count against the backlog too. A request that
@@ -41,7 +52,7 @@ const listenReadHeaderTimeout = 10 * time.Second
 // not close it. Conns upgraded but not yet returned by Accept when the
 // Listener closes are closed with status 1001 (going away).
 type Listener struct {
-	// opts is the caller's AcceptOptions, copied; backlog is its Backlog
+	// opts is the caller's AcceptOptions, copied; backlog is the Backlog
 	// with the default applied.
 	opts    AcceptOptions
 	backlog int
@@ -102,12 +113,12 @@ var (
 //     InsecureSkipVerify is set).
 //   - Close stops upgrades and closes queued Conns, but the server the
 //     Listener is mounted on is yours to shut down.
-func NewListener(opts *AcceptOptions) *Listener {
+func NewListener(opts *ListenerOptions) *Listener {
 	return newListener(opts, handlerAddr{})
 }
 
-func newListener(opts *AcceptOptions, addr net.Addr) *Listener {
-	var o AcceptOptions
+func newListener(opts *ListenerOptions, addr net.Addr) *Listener {
+	var o ListenerOptions
 	if opts != nil {
 		o = *opts
 	}
@@ -116,7 +127,7 @@ func newListener(opts *AcceptOptions, addr net.Addr) *Listener {
 		backlog = DefaultBacklog
 	}
 	return &Listener{
-		opts:    o,
+		opts:    o.AcceptOptions,
 		backlog: backlog,
 		addr:    addr,
 		connCh:  make(chan *Conn, backlog),
@@ -140,7 +151,7 @@ func newListener(opts *AcceptOptions, addr net.Addr) *Listener {
 // Close shuts the server down: it stops listening, drops HTTP
 // connections that have not been upgraded (requests in progress
 // included), waits for the server's goroutines, and closes queued Conns.
-func Listen(addr string, opts *AcceptOptions) (*Listener, error) {
+func Listen(addr string, opts *ListenerOptions) (*Listener, error) {
 	tcp, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err

@@ -23,7 +23,7 @@ import (
 // loopback test server. servedCh, when not nil, receives a value each time
 // ServeHTTP has returned. The Listener is closed before the server when
 // the test ends.
-func newMountedListener(t *testing.T, opts *AcceptOptions, servedCh chan<- struct{}) (*Listener, *server) {
+func newMountedListener(t *testing.T, opts *ListenerOptions, servedCh chan<- struct{}) (*Listener, *server) {
 	t.Helper()
 	l := NewListener(opts)
 	s := newServer(t, func(w http.ResponseWriter, r *http.Request) {
@@ -70,7 +70,7 @@ func requireConnected(t *testing.T, a, b net.Conn) {
 // accepted yet: the next upgrade is refused with 503, and a slot is free
 // again once Accept has taken the queued Conn.
 func TestListenerBacklogFull(t *testing.T) {
-	l, s := newMountedListener(t, &AcceptOptions{Backlog: 1}, nil)
+	l, s := newMountedListener(t, &ListenerOptions{Backlog: 1}, nil)
 	ctx := testContext(t)
 
 	first, _, err := Dial(ctx, s.url, nil)
@@ -105,7 +105,7 @@ func TestListenerBacklogFull(t *testing.T) {
 // TestListenerNonUpgrade sends plain HTTP requests: they get 426 Upgrade
 // Required from both kinds of Listener, and give their backlog slot back.
 func TestListenerNonUpgrade(t *testing.T) {
-	opts := &AcceptOptions{Backlog: 1}
+	opts := &ListenerOptions{Backlog: 1}
 	mounted, s := newMountedListener(t, opts, nil)
 	listening, err := Listen("127.0.0.1:0", opts)
 	if err != nil {

@@ -50,7 +50,7 @@ type soakStats struct {
 // every Conn cleanly.
 func runSoak(tb testing.TB, cfg soakConfig) soakStats {
 	tb.Helper()
-	ln, err := Listen("127.0.0.1:0", &AcceptOptions{Backlog: 256})
+	ln, err := Listen("127.0.0.1:0", &ListenerOptions{Backlog: 256})
 	if err != nil {
 		tb.Fatal(err)
 	}

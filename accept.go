@@ -1,0 +1,163 @@
+package wsstream
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// AcceptOptions configure [Accept]: every option of coder/websocket's
+// Accept, plus the options of the stream. A nil *AcceptOptions is valid.
+type AcceptOptions struct {
+	// AcceptOptions are passed to websocket.Accept. As there, a
+	// cross-origin upgrade is refused unless OriginPatterns allows it.
+	// OnPingReceived and OnPongReceived are called from the read loop:
+	// they must not block.
+	websocket.AcceptOptions
+
+	// Options configure the stream.
+	Options
+}
+
+// ErrHijackUnsupported is wrapped by the error of Accept when the
+// ResponseWriter cannot hand over its connection: HTTP/2, or middleware
+// whose ResponseWriter wrapper neither implements [http.Hijacker] nor
+// provides Unwrap. Accept then answers 501 (Not Implemented) without
+// upgrading.
+var ErrHijackUnsupported = errors.New("wsstream: the http.ResponseWriter cannot hijack the connection")
+
+// Accept upgrades an HTTP request to a WebSocket and returns it as a
+// Conn. On failure it has written an HTTP error response and returns an
+// error saying why: 501 and [ErrHijackUnsupported] when w cannot hijack,
+// 400 for an upgrade request that announces a body, and otherwise
+// coder/websocket's answers (426 for a request that is not an upgrade,
+// 403 for a refused origin, ...). As with websocket.Accept, r's context
+// must not be used once Accept returns; the Conn does not depend on it.
+func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn, error) {
+	var o AcceptOptions
+	if opts != nil {
+		o = *opts
+	}
+	if err := o.Options.validate(); err != nil {
+		http.Error(w, "wsstream: server misconfigured", http.StatusInternalServerError)
+		return nil, err
+	}
+	so := o.Options.withDefaults()
+	if !canHijack(w) {
+		http.Error(w, ErrHijackUnsupported.Error(), http.StatusNotImplemented)
+		return nil, ErrHijackUnsupported
+	}
+	if r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
+		// net/http would wait, without a deadline, for a body that a
+		// hostile client never sends before it hands the connection
+		// over. A handshake has no body.
+		http.Error(w, "wsstream: a WebSocket handshake has no body", http.StatusBadRequest)
+		return nil, errors.New("wsstream: upgrade request announces a body")
+	}
+
+	hw := &hijackWriter{ResponseWriter: w, closeTimeout: so.CloseTimeout}
+	h := hooks{ping: o.OnPingReceived, pong: o.OnPongReceived}
+	o.OnPingReceived, o.OnPongReceived = h.onPing, h.onPong
+	ws, err := websocket.Accept(hw, r, &o.AcceptOptions)
+	if err != nil {
+		if hw.t != nil {
+			hw.t.abort()
+		}
+		return nil, err
+	}
+	h.c = newConnOver(ws, hw.t, so)
+	h.c.start()
+	return h.c, nil
+}
+
+// canHijack reports whether w, or a writer it unwraps to as
+// http.ResponseController does, implements http.Hijacker.
+func canHijack(w http.ResponseWriter) bool {
+	for w != nil {
+		if _, ok := w.(http.Hijacker); ok {
+			return true
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return false
+		}
+		w = u.Unwrap()
+	}
+	return false
+}
+
+// serverBufferSize is the size of the bufio buffers of a Conn made by
+// Accept.
+const serverBufferSize = 512
+
+// hijackWriter lets Accept see the connection that coder/websocket
+// hijacks from the HTTP server.
+type hijackWriter struct {
+	http.ResponseWriter
+	closeTimeout time.Duration
+	t            *transport
+}
+
+func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrHijackUnsupported, err)
+	}
+	if err := brw.Writer.Flush(); err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	w.t = newTransport(nc, w.closeTimeout)
+	// net/http's 4 KiB buffers would stay with coder/websocket for the
+	// life of the connection. Small ones do: frames are corked below the
+	// writer, and payloads are read straight into the Conn's buffer, past
+	// the reader, which mostly holds frame headers.
+	if brw.Reader.Buffered() == 0 {
+		brw.Reader = bufio.NewReaderSize(w.t, serverBufferSize)
+	}
+	brw.Writer = bufio.NewWriterSize(w.t, serverBufferSize)
+	return w.t, brw, nil
+}
+
+// Unwrap lets http.ResponseController reach the wrapped writer.
+func (w *hijackWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// WriteHeaderNow forwards to writers that need it to send the 101
+// response before the hijack (gin's); coder/websocket calls it when
+// present.
+func (w *hijackWriter) WriteHeaderNow() {
+	if hw, ok := w.ResponseWriter.(interface{ WriteHeaderNow() }); ok {
+		hw.WriteHeaderNow()
+	}
+}
+
+// hooks are the ping and pong callbacks Dial and Accept give
+// coder/websocket: they report events, then call the user's callbacks.
+// coder/websocket calls them from the read loop, which starts after c is
+// set.
+type hooks struct {
+	c    *Conn
+	ping func(context.Context, []byte) bool
+	pong func(context.Context, []byte)
+}
+
+func (h *hooks) onPing(ctx context.Context, p []byte) bool {
+	if h.ping != nil && !h.ping(ctx, p) {
+		return false
+	}
+	h.c.publish(PingEvent{Data: p})
+	return true
+}
+
+func (h *hooks) onPong(ctx context.Context, p []byte) {
+	h.c.publish(PongEvent{Data: p})
+	if h.pong != nil {
+		h.pong(ctx, p)
+	}
+}

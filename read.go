@@ -1,0 +1,168 @@
+package wsstream
+
+import (
+	"errors"
+	"io"
+	"net"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Read reads up to len(p) received bytes. It blocks until at least one
+// byte is available, the read deadline passes, or the Conn ends. It never
+// returns 0, nil for a non-empty p.
+//
+// Its errors, once the buffered bytes are read:
+//   - [net.ErrClosed] after a local Close or CloseNow (at once, even with
+//     bytes buffered);
+//   - a bare [io.EOF] after the peer closed with status 1000 (normal
+//     closure) or 1001 (going away);
+//   - an error wrapping [ErrPeerClosed] and the peer's
+//     [websocket.CloseError] after it closed with any other status;
+//   - an error wrapping [ErrTextMessage] after the peer sent a text
+//     message and Options.AcceptText is false;
+//   - an error wrapping [ErrKeepaliveTimeout] after keepalive dropped the
+//     connection (it does not match [ErrConnectionLost]);
+//   - an error wrapping [ErrConnectionLost] after the connection failed
+//     without a close handshake;
+//   - a timeout (see [Conn.SetReadDeadline]).
+//
+// Write and the events report the same cause.
+func (c *Conn) Read(p []byte) (int, error) {
+	for {
+		if isClosed(c.closingCh) {
+			return 0, net.ErrClosed
+		}
+		if c.readDeadline.passed() {
+			return 0, errDeadline
+		}
+		// The read loop commits every byte before it publishes the end:
+		// once the end is seen, what take finds is all there is.
+		ended := c.end.done()
+		if len(p) > 0 {
+			if n, more := c.recv.take(p); n > 0 {
+				if more {
+					notify(c.recv.readableCh) // wake the next waiting Read
+				}
+				return n, nil
+			}
+		}
+		if ended {
+			return 0, c.end.readErr
+		}
+		if len(p) == 0 {
+			return 0, nil
+		}
+		select {
+		case <-c.recv.readableCh:
+		case <-c.end.doneCh:
+		case <-c.readDeadline.wait():
+		case <-c.closingCh:
+		}
+	}
+}
+
+// textReason is the reason of the close frame that refuses a text
+// message.
+const textReason = "wsstream: text messages are not supported on this stream"
+
+// readLoop is the only reader of the WebSocket, for the whole life of the
+// Conn. When reading fails it publishes the end and, unless a local Close
+// runs (which does it), finishes the Conn.
+func (c *Conn) readLoop() {
+	err := c.readMessages()
+
+	// Claim the end of the Conn before Read can report it, so that a Close
+	// called after Read failed waits for the end instead of starting a
+	// handshake on a dead connection.
+	c.stateMu.Lock()
+	local := c.state != stateOpen
+	if !local {
+		c.state = stateFinished
+	}
+	c.stateMu.Unlock()
+
+	c.endWith(err, local)
+	if local {
+		return // the local Close finishes the Conn
+	}
+
+	ev := ClosedEvent{Initiator: InitiatorNone, Code: websocket.StatusAbnormalClosure, Err: c.end.cause}
+	switch peer := c.end.peer; {
+	case errors.Is(c.end.cause, ErrTextMessage):
+		ev.Initiator, ev.Code, ev.Reason = InitiatorLocal, websocket.StatusUnsupportedData, textReason
+		ev.Handshake = c.closeWebSocket(ev.Code, ev.Reason, time.Now().Add(c.opts.CloseTimeout)) == nil
+	case peer != nil:
+		// coder/websocket answered the peer's close frame.
+		ev.Initiator, ev.Code, ev.Reason, ev.Handshake = InitiatorPeer, peer.Code, peer.Reason, true
+		if normalClosure(peer.Code) {
+			ev.Err = nil
+		}
+		c.abort()
+	default:
+		c.abort()
+	}
+	c.finish(ev)
+}
+
+// errAborted is why reading stops when the Conn dropped the connection
+// while the read buffer was full.
+var errAborted = errors.New("wsstream: connection dropped")
+
+// readMessages copies the payload of every data message into the receive
+// buffer until reading fails. It returns why.
+func (c *Conn) readMessages() error {
+	for {
+		typ, r, err := c.ws.Reader(c.ctx)
+		if err != nil {
+			return err
+		}
+		if typ == websocket.MessageText && !c.opts.AcceptText {
+			return ErrTextMessage
+		}
+		for {
+			region := c.recv.reserve(c.abortedCh)
+			if region == nil {
+				return errAborted
+			}
+			n, err := r.Read(region)
+			if err != nil && err != io.EOF {
+				// coder/websocket returns the payload bytes it read
+				// before a failure without unmasking them: drop them.
+				n = 0
+			}
+			if c.recv.commit(n) && c.tr == nil {
+				c.recvAt.Store(time.Now().UnixNano())
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// endWith publishes the end of the Conn, err being why reading stopped
+// and local whether a local Close runs, stops the send half and reports
+// the peer's close frame or the error to subscribers.
+func (c *Conn) endWith(err error, local bool) {
+	var ce websocket.CloseError
+	if errors.As(err, &ce) {
+		c.notePeerClose(ce)
+	}
+	c.end.publish(err, local)
+	c.send.fail()
+	if cause := c.end.cause; cause != nil && c.end.peer == nil {
+		c.publish(ErrorEvent{Err: cause})
+	}
+}
+
+// notePeerClose records the peer's close frame and reports it, once.
+func (c *Conn) notePeerClose(ce websocket.CloseError) {
+	if c.end.notePeer(ce) {
+		c.publish(CloseFrameEvent{Code: ce.Code, Reason: ce.Reason})
+	}
+}

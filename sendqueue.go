@@ -1,0 +1,190 @@
+package wsstream
+
+import (
+	"sync"
+	"time"
+)
+
+// sendQueue is the send half of a Conn: the bytes Write accepted that are
+// not on the socket yet, as buffers of at most maxMsg bytes, each sent as
+// one message. Only the last buffer grows, so small writes that arrive
+// while earlier ones wait for the socket are coalesced.
+//
+// A writer goroutine (Conn.writeLoop) exists only while there is data to
+// send and for writerLinger after, so that a request-response exchange
+// reuses one writer instead of starting one per message.
+type sendQueue struct {
+	maxMsg int // largest buffer; immutable
+	limit  int // most bytes queued at once; immutable
+
+	mu    sync.Mutex // guards bufs, bytes, running and failed
+	bufs  []*[]byte  // waiting for the socket, oldest first
+	bytes int        // bytes in bufs plus the buffer being sent
+	// running is set while a writer goroutine exists. Whoever sets it
+	// starts the writer; only the writer clears it, then notifies exitCh.
+	running bool
+	// failed is set when a write failed: nothing more is sent, and
+	// queued bytes are dropped.
+	failed bool
+
+	// spaceCh (buffer 1) tells a waiting Write that room was freed.
+	spaceCh chan struct{}
+	// wakeCh (buffer 1) tells a lingering writer that data was queued.
+	wakeCh chan struct{}
+	// exitCh (buffer 1) tells Close that the writer exited.
+	exitCh chan struct{}
+	// lingerTimer bounds the writer's wait for more data; only the
+	// writer uses it.
+	lingerTimer *time.Timer
+}
+
+func newSendQueue(maxMsg, limit int) *sendQueue {
+	return &sendQueue{
+		maxMsg:  maxMsg,
+		limit:   limit,
+		spaceCh: make(chan struct{}, 1),
+		wakeCh:  make(chan struct{}, 1),
+		exitCh:  make(chan struct{}, 1),
+	}
+}
+
+// writerLinger is how long the writer waits for more data before it
+// exits: a few round trips on a fast network.
+const writerLinger = 100 * time.Microsecond
+
+// push queues as much of p as there is room for. It reports how many
+// bytes it took and whether the caller must start a writer (running was
+// clear; push set it). It takes nothing once the queue has failed.
+func (q *sendQueue) push(p []byte) (n int, start bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.failed {
+		return 0, false
+	}
+	room := q.limit - q.bytes
+	for n < len(p) && room > 0 {
+		var b *[]byte
+		if k := len(q.bufs); k > 0 && len(*q.bufs[k-1]) < q.maxMsg {
+			b = q.bufs[k-1]
+		} else {
+			b = getBuf(q.maxMsg)
+			*b = (*b)[:0]
+			q.bufs = append(q.bufs, b)
+		}
+		k := min(len(p)-n, q.maxMsg-len(*b), room)
+		*b = append(*b, p[n:n+k]...)
+		n += k
+		room -= k
+	}
+	q.bytes += n
+	if n > 0 {
+		start = !q.running
+		q.running = true
+		if !start {
+			notify(q.wakeCh)
+		}
+	}
+	return n, start
+}
+
+// pop takes the oldest buffer for the writer, or returns nil when there is
+// none or the queue has failed.
+func (q *sendQueue) pop() *[]byte {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.bufs) == 0 || q.failed {
+		return nil
+	}
+	b := q.bufs[0]
+	copy(q.bufs, q.bufs[1:])
+	q.bufs[len(q.bufs)-1] = nil
+	q.bufs = q.bufs[:len(q.bufs)-1]
+	return b
+}
+
+// sent records that the writer is done with b, which pop returned: on
+// the socket if ok, and otherwise the queue fails and drops the rest.
+func (q *sendQueue) sent(b *[]byte, ok bool) {
+	q.mu.Lock()
+	q.bytes -= len(*b)
+	putBuf(b)
+	if !ok {
+		q.failLocked()
+	}
+	q.mu.Unlock()
+	notify(q.spaceCh)
+}
+
+// fail makes the queue refuse data and drops what it holds.
+func (q *sendQueue) fail() {
+	q.mu.Lock()
+	q.failLocked()
+	q.mu.Unlock()
+	notify(q.spaceCh)
+}
+
+func (q *sendQueue) failLocked() {
+	q.failed = true
+	for i, b := range q.bufs {
+		q.bytes -= len(*b)
+		putBuf(b)
+		q.bufs[i] = nil
+	}
+	q.bufs = q.bufs[:0]
+}
+
+// linger waits up to writerLinger for more data, unless the queue has
+// failed or stopCh is closed. It reports whether there is more to send;
+// when it reports false it has cleared running, and the writer must exit.
+func (q *sendQueue) linger(stopCh <-chan struct{}) bool {
+	if !q.hasFailed() && !isClosed(stopCh) {
+		if q.lingerTimer == nil {
+			q.lingerTimer = time.NewTimer(writerLinger)
+		} else {
+			q.lingerTimer.Reset(writerLinger)
+		}
+		select {
+		case <-q.wakeCh:
+		case <-q.lingerTimer.C:
+		case <-stopCh:
+		}
+		q.lingerTimer.Stop()
+	}
+	q.mu.Lock()
+	more := len(q.bufs) > 0 && !q.failed
+	if !more {
+		q.running = false
+	}
+	q.mu.Unlock()
+	if !more {
+		notify(q.exitCh)
+	}
+	return more
+}
+
+// isRunning reports whether a writer goroutine exists.
+func (q *sendQueue) isRunning() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.running
+}
+
+// hasFailed reports whether a write failed.
+func (q *sendQueue) hasFailed() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.failed
+}
+
+// waitExit waits until no writer runs, or timeoutCh closes or fires. It
+// reports whether no writer runs.
+func (q *sendQueue) waitExit(timeoutCh <-chan time.Time) bool {
+	for q.isRunning() {
+		select {
+		case <-q.exitCh:
+		case <-timeoutCh:
+			return !q.isRunning()
+		}
+	}
+	return true
+}

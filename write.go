@@ -1,0 +1,125 @@
+package wsstream
+
+import (
+	"net"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Write writes p to the Conn. It returns once all of p is queued for the
+// socket, or with an error saying why not, together with how many bytes
+// were queued; those are sent, whole and in order. It blocks while the
+// write buffer (Options.WriteBufferSize) is full, until the write deadline
+// passes or the Conn ends. Concurrent Writes do not interleave.
+//
+// Its errors: [net.ErrClosed] after a local Close or CloseNow, which wins
+// over every other reason; once the Conn has ended, the cause that Read
+// and the events report (an error wrapping [ErrPeerClosed], also after a
+// close with status 1000, [ErrTextMessage], [ErrKeepaliveTimeout] or
+// [ErrConnectionLost]); a timeout (see [Conn.SetWriteDeadline]).
+func (c *Conn) Write(p []byte) (int, error) {
+	if err := c.writeStop(); err != nil {
+		return 0, err
+	}
+	select {
+	case c.writeCallCh <- struct{}{}:
+	case <-c.closingCh:
+		return 0, c.writeStop()
+	case <-c.end.doneCh:
+		return 0, c.writeStop()
+	case <-c.writeDeadline.wait():
+		return 0, c.writeStop()
+	}
+	defer func() { <-c.writeCallCh }()
+
+	n := 0
+	for {
+		if err := c.writeStop(); err != nil {
+			return n, err
+		}
+		if n == len(p) {
+			return n, nil
+		}
+		k, start := c.send.push(p[n:])
+		n += k
+		if start {
+			go c.writeLoop()
+		}
+		if k > 0 {
+			continue
+		}
+		// Full, or a write failed and the end is being published.
+		select {
+		case <-c.send.spaceCh:
+		case <-c.end.doneCh:
+		case <-c.writeDeadline.wait():
+		case <-c.closingCh:
+		}
+	}
+}
+
+// writeStop says why Write must stop now, or returns nil. A local close
+// comes first, then the end of the Conn, then the deadline.
+func (c *Conn) writeStop() error {
+	switch {
+	case isClosed(c.closingCh):
+		return net.ErrClosed
+	case c.end.done():
+		return c.end.writeErr()
+	case c.writeDeadline.passed():
+		return errDeadline
+	}
+	return nil
+}
+
+// writeLoop is the writer: it sends the queued buffers, one message each,
+// until the queue has stayed empty for writerLinger or a write fails.
+// While it sends, the transport is corked, so that the frames of a burst
+// leave in few system calls.
+func (c *Conn) writeLoop() {
+	corked := false
+	for {
+		b := c.send.pop()
+		if b == nil {
+			if corked {
+				corked = false
+				if err := c.tr.uncork(); err != nil {
+					c.writeFailed(err)
+				}
+			}
+			if !c.send.linger(c.closingCh) {
+				return
+			}
+			continue
+		}
+		if c.tr != nil && !corked {
+			c.tr.cork()
+			corked = true
+		}
+		err := c.ws.Write(c.ctx, websocket.MessageBinary, *b)
+		c.send.sent(b, err == nil)
+		if err != nil {
+			c.writeFailed(err)
+		}
+	}
+}
+
+// writeFailed handles a failed write: the queue refuses data from now on,
+// and the failure becomes the cause of the end unless the read loop finds
+// a better one (the peer's close frame, which may be what made the write
+// fail). The read loop publishes the end once it notices; if it has not
+// within CloseTimeout, or a local Close begins, the connection is
+// dropped.
+func (c *Conn) writeFailed(err error) {
+	c.send.fail()
+	c.end.fail(connectionLostError(err))
+	t := time.NewTimer(c.opts.CloseTimeout)
+	defer t.Stop()
+	select {
+	case <-c.end.doneCh:
+	case <-c.closingCh: // Close drops the connection itself
+	case <-t.C:
+		c.abort()
+	}
+}
