@@ -54,12 +54,23 @@ type serveGroup struct {
 	wg sync.WaitGroup
 }
 
-// run serves c with serve and closes c afterwards.
+// run serves c with serve and closes c afterwards. The caller has
+// counted the call in wg: before the handshake that makes c, so that
+// wait, once the listener is closed, cannot miss it.
 func (g *serveGroup) run(c net.Conn, serve serveFunc) {
-	g.wg.Add(1)
-	defer g.wg.Done()
 	defer c.Close()
 	serve(c)
+}
+
+// track counts every call of h in g.wg, from its start: httptest's
+// Server.Close waits for handlers that have not hijacked their
+// connection yet, so once it returns, wait sees every handler.
+func (g *serveGroup) track(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.wg.Add(1)
+		defer g.wg.Done()
+		h.ServeHTTP(w, r)
+	})
 }
 
 // wait waits for every serve call to return, at most stopTimeout.
@@ -115,7 +126,7 @@ type wsServer struct {
 // server's serveGroup.
 func newWSServer(handler func(g *serveGroup) http.Handler) *wsServer {
 	s := &wsServer{}
-	s.srv = httptest.NewServer(handler(&s.g))
+	s.srv = httptest.NewServer(s.g.track(handler(&s.g)))
 	s.url = "ws" + strings.TrimPrefix(s.srv.URL, "http")
 	return s
 }
