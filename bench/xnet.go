@@ -14,7 +14,7 @@ const xnetOrigin = "http://127.0.0.1/"
 
 // listenXNet serves golang.org/x/net/websocket connections, whose *Conn
 // is a net.Conn: one binary frame per Write, a Read returns data of one
-// frame at a most. PayloadType is set to BinaryFrame on both ends.
+// frame at most. PayloadType is set to BinaryFrame on both ends.
 // Closing a Conn sends a close frame, and the peer's Read then returns
 // io.EOF.
 func listenXNet(serve serveFunc) (dialFunc, func() error, error) {
