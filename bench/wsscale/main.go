@@ -11,7 +11,7 @@
 //
 // Usage:
 //
-//	go run ./cmd/wsscale [-n 1000,5000,15000] [-dialers 16] [-reader=false] [-memprofile prefix]
+//	go run ./bench/wsscale [-n 1000,5000,15000] [-dialers 16] [-reader=false] [-memprofile prefix]
 //
 // With -memprofile, each process writes a heap profile after the last
 // step, to prefix.server.pprof and prefix.client.pprof; see them with
