@@ -1,20 +1,31 @@
 #!/usr/bin/env bash
 # Runs every test of every module under the race detector, then the
-# nettest conformance suite five times. Interop tests (Node.js ws,
-# Chromium, nginx) run when those programs are installed, and must run
-# when CI=true; .ci/run installs them.
+# nettest conformance suite five times. Tests that need an outside
+# program (Node.js ws, Chromium, nginx, tinyproxy, microsocks, sshd) run
+# when it is installed and are mandatory when CI=true; .ci/run installs
+# them. Every skipped test is listed with its reason at the end.
 set -euo pipefail
 cd "$(dirname "$0")"
 
+modules=(. examples bench)
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
 echo "== go vet"
-go vet ./...
-(cd examples && go vet ./...)
+for m in "${modules[@]}"; do (cd "$m" && go vet ./...); done
 
-echo "== go test -race (library)"
-go test -race -count=1 ./...
-
-echo "== go test -race (examples)"
-(cd examples && go test -race -count=1 ./...)
+for m in "${modules[@]}"; do
+  echo "== go test -race ($m)"
+  # -v so that skips and their reasons can be listed; the log is kept
+  # whole and shown on failure.
+  if ! (cd "$m" && go test -race -count=1 -v ./... >"$log" 2>&1); then
+    grep -E -- '^(--- FAIL|FAIL|panic:)|_test\.go:[0-9]+:' "$log" | head -200 || true
+    echo "(last lines of the log)"; tail -60 "$log"
+    exit 1
+  fi
+  grep -E '^(ok|FAIL|\?) ' "$log" || true
+  grep -E -A1 -- '--- SKIP' "$log" | grep -v '^--$' | sed 's/^/  /' || true
+done
 
 echo "== nettest.TestConn, -race -count=5"
 go test -race -count=5 -run '^TestNetTest$' .
