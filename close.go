@@ -131,11 +131,18 @@ func (c *Conn) flush(deadline time.Time) error {
 	if !c.send.waitExit(timer.C) {
 		return fmt.Errorf("%w: written data was not sent before the close timeout", ErrCloseTimeout)
 	}
+	if isClosed(c.abortedCh) {
+		return errDropped
+	}
 	if c.send.hasFailed() && !c.end.done() {
 		return errors.New("wsstream: written data could not be sent")
 	}
 	return nil
 }
+
+// errDropped is what Close returns when CloseNow dropped the connection
+// before the handshake completed.
+var errDropped = errors.New("wsstream: connection dropped by CloseNow before the close handshake completed")
 
 // closeWebSocket runs the WebSocket close handshake, dropping the
 // connection when the deadline passes first.
@@ -167,10 +174,15 @@ func (c *Conn) closeWebSocket(code websocket.StatusCode, reason string, deadline
 		// The WebSocket was already closed. If the peer closed it, the
 		// handshake took place; otherwise reading failed and says why.
 		<-c.end.doneCh
-		if c.end.peer != nil || c.end.cause == nil {
+		switch {
+		case c.end.peer != nil:
 			return nil
+		case c.end.cause != nil:
+			return c.end.cause
+		case isClosed(c.abortedCh):
+			return errDropped
 		}
-		return c.end.cause
+		return nil
 	default:
 		return connectionLostError(err)
 	}

@@ -2,6 +2,8 @@ package wsstream
 
 import (
 	"bytes"
+	"fmt"
+	"sync/atomic"
 
 	"github.com/coder/websocket"
 	"github.com/wsstream/wsstream/internal/registry"
@@ -110,21 +112,37 @@ func cloneEvent(e Event) Event {
 type SubscribeOptions struct {
 	// Filter, if set, selects the events the subscriber receives; the
 	// final ClosedEvent is always delivered. It is called from the Conn's
-	// read pump, once per event: it may keep state, must be fast, and must
-	// not call methods of the Conn or the Subscription.
+	// goroutines (mostly its read loop), once per event and never
+	// concurrently: it may keep state, must be fast, and must not call
+	// methods of the Conn or the Subscription. A Filter that panics does
+	// not bring the Conn or the process down: the panic is recovered, and
+	// from then on the subscriber receives only the ClosedEvent; the
+	// events it misses are counted by [Subscription.Dropped].
 	Filter func(Event) bool
 
-	// Buffer selects the delivery. Greater than zero: a buffer of that
-	// many events; when it is full, new events are dropped for this
-	// subscriber and counted by [Subscription.Dropped]. Zero: a buffer of
-	// 64 events. Negative: unbounded; nothing is ever dropped and memory
-	// grows with the backlog of a subscriber that falls behind.
+	// Buffer selects the delivery. Greater than zero, up to
+	// [MaxSubscribeBuffer]: a buffer of that many events; when it is
+	// full, new events are dropped for this subscriber and counted by
+	// [Subscription.Dropped]. Zero: a buffer of 64 events. Negative:
+	// unbounded; nothing is ever dropped and memory grows with the backlog
+	// of a subscriber that falls behind. Subscribe panics when Buffer
+	// exceeds MaxSubscribeBuffer.
 	Buffer int
 }
+
+// MaxSubscribeBuffer is the largest bounded buffer a Subscription can
+// have: a channel of that many events is allocated at once.
+const MaxSubscribeBuffer = 1 << 16
 
 // Subscription receives the events of a Conn. See [Conn.Subscribe].
 type Subscription struct {
 	sub *registry.Sub[Event]
+	// filterPanicked is set when the filter panicked; only filter, under
+	// the registry's lock, uses it.
+	filterPanicked bool
+	// refused counts the events a panicked filter kept from the
+	// subscriber.
+	refused atomic.Uint64
 }
 
 // Subscribe registers an observer of the Conn's events. The Subscription
@@ -139,10 +157,34 @@ type Subscription struct {
 // unbounded subscriber must read its channel to the end or Unsubscribe,
 // or the goroutine that feeds it stays blocked.
 func (c *Conn) Subscribe(opts SubscribeOptions) *Subscription {
-	return &Subscription{sub: c.events.Subscribe(registry.Config[Event]{
-		Filter: opts.Filter,
-		Buffer: opts.Buffer,
-	})}
+	if opts.Buffer > MaxSubscribeBuffer {
+		panic(fmt.Sprintf("wsstream: SubscribeOptions.Buffer %d exceeds MaxSubscribeBuffer (%d)", opts.Buffer, MaxSubscribeBuffer))
+	}
+	s := &Subscription{}
+	cfg := registry.Config[Event]{Filter: opts.Filter, Buffer: opts.Buffer}
+	if f := opts.Filter; f != nil {
+		cfg.Filter = func(e Event) bool { return s.filter(f, e) }
+	}
+	s.sub = c.events.Subscribe(cfg)
+	return s
+}
+
+// filter runs the user's filter f on e, containing a panic: a subscriber
+// whose filter panicked receives no more events but the ClosedEvent.
+// It runs under the registry's lock, never concurrently.
+func (s *Subscription) filter(f func(Event) bool, e Event) (ok bool) {
+	if s.filterPanicked {
+		s.refused.Add(1)
+		return false
+	}
+	defer func() {
+		if recover() != nil {
+			s.filterPanicked = true
+			s.refused.Add(1)
+			ok = false
+		}
+	}()
+	return f(e)
 }
 
 // Events returns the channel of events, closed after the ClosedEvent or
@@ -155,8 +197,9 @@ func (s *Subscription) Events() <-chan Event { return s.sub.Events() }
 // over Events.
 func (s *Subscription) Unsubscribe() { s.sub.Unsubscribe() }
 
-// Dropped reports how many events this subscriber lost to a full buffer.
-func (s *Subscription) Dropped() uint64 { return s.sub.Dropped() }
+// Dropped reports how many events this subscriber lost: to a full
+// buffer, or after its Filter panicked.
+func (s *Subscription) Dropped() uint64 { return s.sub.Dropped() + s.refused.Load() }
 
 // publish reports e to the Conn's subscribers, if any. It never blocks on
 // a subscriber.
