@@ -74,6 +74,7 @@ func TestEcho(t *testing.T) {
 	}
 	_, _, err = c.Reader(ctx)
 	wantCloseError(t, err, websocket.StatusNormalClosure, "")
+	wantReleased(t, c)
 }
 
 // TestServerWritesThenCloses: a server writes 4 MiB and closes 1000. The
@@ -169,6 +170,7 @@ func TestConnectionLost(t *testing.T) {
 	if !errors.Is(err, ErrConnectionLost) || errors.As(err, &ce) {
 		t.Fatalf("got %v, want ErrConnectionLost and no CloseError", err)
 	}
+	wantReleased(t, c)
 }
 
 // TestCloseNow: after CloseNow, everything fails with net.ErrClosed at
@@ -191,6 +193,7 @@ func TestCloseNow(t *testing.T) {
 	if err := c.CloseNow(); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("second CloseNow: %v, want net.ErrClosed", err)
 	}
+	wantReleased(t, c)
 }
 
 // TestPing: a browser cannot ping; Ping says so instead of faking a

@@ -58,11 +58,10 @@ func TestBrowser(t *testing.T) {
 		w.Header().Set("Content-Type", "application/wasm")
 		http.ServeFile(w, r, wasm)
 	})
-	var base string // the server's URL, set once it listens
 	mux.HandleFunc("/config", func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]any{
 			"argv": argv,
-			"env":  map[string]string{envServer: base},
+			"env":  map[string]string{envServer: "http://" + r.Host},
 		})
 	})
 	mux.HandleFunc("POST /result", func(w http.ResponseWriter, r *http.Request) {
@@ -77,7 +76,6 @@ func TestBrowser(t *testing.T) {
 	s := httptest.NewServer(mux)
 	t.Cleanup(s.Close)
 	t.Cleanup(ws.stop) // runs before s.Close, after Chromium is gone
-	base = s.URL
 
 	exited, stderr := startChromium(t, chromium, s.URL+"/")
 	select {

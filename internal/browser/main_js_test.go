@@ -68,6 +68,15 @@ func waitEnded(t testing.TB, c *Conn) {
 	}
 }
 
+// wantReleased fails t unless c has ended and released its js.Funcs.
+func wantReleased(t testing.TB, c *Conn) {
+	t.Helper()
+	waitEnded(t, c)
+	if len(c.funcs) != 0 {
+		t.Errorf("%d js.Funcs still held after the socket ended", len(c.funcs))
+	}
+}
+
 // readAll reads messages until Reader fails, appending their bytes to
 // buf, and returns the bytes and Reader's error.
 func readAll(ctx context.Context, c *Conn) ([]byte, error) {
