@@ -150,6 +150,9 @@ func hookTransport(hc *http.Client, linger time.Duration, dialed *atomic.Pointer
 	// A transport of its own also guarantees a fresh connection: the
 	// handshake never reuses an idle keep-alive connection.
 	tr := base.Clone()
+	// Through a proxy, always tunnel (proxy.go); tr's dialers then open
+	// the tunnel.
+	tunnelThroughProxy(tr)
 	wrap := func(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
 		return func(ctx context.Context, network, addr string) (net.Conn, error) {
 			nc, err := dial(ctx, network, addr)
@@ -162,17 +165,17 @@ func hookTransport(hc *http.Client, linger time.Duration, dialed *atomic.Pointer
 		}
 	}
 	switch {
-	case base.DialContext != nil:
-		tr.DialContext = wrap(base.DialContext)
-	case base.Dial != nil: // the deprecated hook, if it is the one set
-		d := base.Dial
+	case tr.DialContext != nil:
+		tr.DialContext = wrap(tr.DialContext)
+	case tr.Dial != nil: // the deprecated hook, if it is the one set
+		d := tr.Dial
 		tr.DialContext = wrap(func(_ context.Context, network, addr string) (net.Conn, error) { return d(network, addr) })
 	default:
 		var d net.Dialer
 		tr.DialContext = wrap(d.DialContext)
 	}
-	if base.DialTLSContext != nil {
-		tr.DialTLSContext = wrap(base.DialTLSContext)
+	if tr.DialTLSContext != nil {
+		tr.DialTLSContext = wrap(tr.DialTLSContext)
 	}
 	c := *hc
 	c.Transport = tr

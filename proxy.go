@@ -1,0 +1,339 @@
+package wsstream
+
+// Dialing through a proxy. net/http sends a plain-HTTP request to an HTTP
+// proxy in absolute form (GET http://host/path) and tunnels only https://
+// requests with CONNECT. Many proxies refuse to forward a WebSocket
+// upgrade that way (a CONNECT-only proxy answers 502), so Dial tunnels
+// ws:// as well as wss://, as gorilla/websocket does. The proxy is the one
+// the transport's Proxy func chooses, so the choice is exactly net/http's.
+
+import (
+	"bufio"
+	"cmp"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/proxy"
+)
+
+// dialFunc is the shape of http.Transport.DialContext.
+type dialFunc = func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// proxyConnectTimeout bounds a proxy's handshake when the dial's context
+// has no deadline, as net/http bounds its CONNECT.
+const proxyConnectTimeout = time.Minute
+
+// maxProxyResponseHeader bounds the proxy's answer to CONNECT when the
+// transport sets no MaxResponseHeaderBytes; it is net/http's default.
+const maxProxyResponseHeader = 10 << 20
+
+// tunnelThroughProxy makes tr, a transport of Dial's own, reach the
+// server through a tunnel whenever tr.Proxy chooses a proxy: tr.Proxy is
+// still called for each request, exactly where net/http calls it, but
+// net/http is told "no proxy" and the dial functions open the tunnel
+// instead, with the transport's own dialers:
+//   - http:// proxy: CONNECT host:port, with Proxy-Authorization Basic
+//     from the proxy URL's user info, ProxyConnectHeader (or
+//     GetProxyConnectHeader) and OnProxyConnectResponse honoured;
+//   - https:// proxy: the same, over TLS to the proxy (with
+//     TLSClientConfig, or through DialTLSContext when set, as net/http);
+//   - socks5:// and socks5h:// proxy: SOCKS5 CONNECT with the host name
+//     unresolved (as net/http does for both), with username/password
+//     authentication from the user info.
+//
+// A wss:// server is then reached over TLS through the tunnel by
+// net/http, or by the TLS dialer installed here when the transport has
+// DialTLSContext (or DialTLS): that dialer is not used through a proxy,
+// as in net/http. tr.Proxy nil means no proxy: tr is left as it is.
+func tunnelThroughProxy(tr *http.Transport) {
+	if tr.Proxy == nil {
+		return
+	}
+	t := &tunnel{
+		tr:      tr,
+		proxy:   tr.Proxy,
+		dial:    contextDial(tr.DialContext, tr.Dial),
+		dialTLS: contextDial(tr.DialTLSContext, tr.DialTLS),
+	}
+	if t.dial == nil {
+		var d net.Dialer
+		t.dial = d.DialContext
+	}
+	tr.Proxy = t.choose
+	tr.DialContext, tr.Dial = t.dialContext, nil
+	if t.dialTLS != nil {
+		tr.DialTLSContext, tr.DialTLS = t.dialTLSContext, nil
+	}
+}
+
+// contextDial returns dc, or d adapted to the shape of dc when only d is
+// set, or nil.
+func contextDial(dc dialFunc, d func(network, addr string) (net.Conn, error)) dialFunc {
+	if dc != nil || d == nil {
+		return dc
+	}
+	return func(_ context.Context, network, addr string) (net.Conn, error) { return d(network, addr) }
+}
+
+// tunnel holds the proxy settings of one Dial's transport.
+type tunnel struct {
+	tr      *http.Transport // for the TLS and CONNECT settings, read at dial time as net/http does
+	proxy   func(*http.Request) (*url.URL, error)
+	dial    dialFunc // the transport's dialer
+	dialTLS dialFunc // the transport's TLS dialer, or nil
+	// chosen is the proxy tr.Proxy chose for the request being sent, nil
+	// for none. The transport is Dial's own and sends one request at a
+	// time (redirects follow each other), and net/http asks for the
+	// proxy before it dials.
+	chosen atomic.Pointer[url.URL]
+}
+
+// choose is the transport's Proxy func: it records the user's choice and
+// tells net/http to connect directly.
+func (t *tunnel) choose(req *http.Request) (*url.URL, error) {
+	u, err := t.proxy(req)
+	if err != nil {
+		return nil, err
+	}
+	t.chosen.Store(u)
+	return nil, nil
+}
+
+func (t *tunnel) dialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	u := t.chosen.Load()
+	if u == nil {
+		return t.dial(ctx, network, addr)
+	}
+	return t.through(ctx, u, addr)
+}
+
+func (t *tunnel) dialTLSContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	u := t.chosen.Load()
+	if u == nil {
+		return t.dialTLS(ctx, network, addr)
+	}
+	nc, err := t.through(ctx, u, addr)
+	if err != nil {
+		return nil, err
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return t.handshake(ctx, nc, host)
+}
+
+// through returns a connection to the proxy u that is tunnelled to addr.
+func (t *tunnel) through(ctx context.Context, u *url.URL, addr string) (net.Conn, error) {
+	ctx, cancel := proxyContext(ctx)
+	defer cancel()
+	nc, err := t.dialProxy(ctx, u)
+	if err != nil {
+		return nil, fmt.Errorf("wsstream: proxy %s: %w", u.Redacted(), err)
+	}
+	if u.Scheme == "socks5" || u.Scheme == "socks5h" {
+		err = socksConnect(ctx, nc, u, addr)
+	} else {
+		err = t.connect(ctx, nc, u, addr)
+	}
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return nc, nil
+}
+
+// proxyContext bounds ctx by proxyConnectTimeout unless it has a deadline.
+func proxyContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, proxyConnectTimeout)
+}
+
+// dialProxy connects to the proxy u, over TLS for an https:// proxy.
+func (t *tunnel) dialProxy(ctx context.Context, u *url.URL) (net.Conn, error) {
+	port := u.Port()
+	switch u.Scheme {
+	case "http":
+		port = cmp.Or(port, "80")
+	case "https":
+		port = cmp.Or(port, "443")
+	case "socks5", "socks5h":
+		port = cmp.Or(port, "1080")
+	default:
+		return nil, fmt.Errorf("unsupported proxy scheme %q", u.Scheme)
+	}
+	addr := net.JoinHostPort(u.Hostname(), port)
+	if u.Scheme != "https" {
+		return t.dial(ctx, "tcp", addr)
+	}
+	if t.dialTLS != nil {
+		nc, err := t.dialTLS(ctx, "tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		if tc, ok := nc.(*tls.Conn); ok {
+			if err := tc.HandshakeContext(ctx); err != nil {
+				nc.Close()
+				return nil, err
+			}
+		}
+		return nc, nil
+	}
+	nc, err := t.dial(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return t.handshake(ctx, nc, u.Hostname())
+}
+
+// handshake runs a TLS client handshake over nc as net/http would for a
+// WebSocket request: with TLSClientConfig, ServerName defaulting to name,
+// HTTP/1.1 only. It closes nc on failure.
+func (t *tunnel) handshake(ctx context.Context, nc net.Conn, name string) (net.Conn, error) {
+	cfg := t.tr.TLSClientConfig.Clone()
+	if cfg == nil {
+		cfg = &tls.Config{}
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = name
+	}
+	cfg.NextProtos = nil
+	if d := t.tr.TLSHandshakeTimeout; d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	tc := tls.Client(nc, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return tc, nil
+}
+
+// connect asks the HTTP proxy u, at the other end of nc, for a tunnel to
+// addr.
+func (t *tunnel) connect(ctx context.Context, nc net.Conn, u *url.URL, addr string) error {
+	hdr := t.tr.ProxyConnectHeader
+	if t.tr.GetProxyConnectHeader != nil {
+		var err error
+		if hdr, err = t.tr.GetProxyConnectHeader(ctx, u, addr); err != nil {
+			return err
+		}
+	}
+	if hdr == nil {
+		hdr = make(http.Header)
+	}
+	if u.User != nil {
+		password, _ := u.User.Password()
+		hdr = hdr.Clone()
+		hdr.Set("Proxy-Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+password)))
+	}
+	req := &http.Request{
+		Method: http.MethodConnect,
+		URL:    &url.URL{Opaque: addr},
+		Host:   addr,
+		Header: hdr,
+	}
+	limit := t.tr.MaxResponseHeaderBytes
+	if limit <= 0 {
+		limit = maxProxyResponseHeader
+	}
+
+	stop := interruptOnDone(ctx, nc)
+	var resp *http.Response
+	err := req.Write(nc)
+	// The server does not speak before the client (the WebSocket
+	// handshake, or TLS's), so nothing may follow the response.
+	br := bufio.NewReader(&io.LimitedReader{R: nc, N: limit})
+	if err == nil {
+		resp, err = http.ReadResponse(br, req)
+	}
+	if ctxErr := stop(); ctxErr != nil {
+		return fmt.Errorf("wsstream: CONNECT %s through proxy %s: %w", addr, u.Redacted(), ctxErr)
+	}
+	if err != nil {
+		return fmt.Errorf("wsstream: CONNECT %s through proxy %s: %w", addr, u.Redacted(), err)
+	}
+	if t.tr.OnProxyConnectResponse != nil {
+		if err := t.tr.OnProxyConnectResponse(ctx, u, req, resp); err != nil {
+			return err
+		}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%w: proxy %s answered CONNECT %s with %q", ErrProxyRefused, u.Redacted(), addr, resp.Status)
+	}
+	if br.Buffered() > 0 {
+		return fmt.Errorf("wsstream: proxy %s sent data after its answer to CONNECT %s, before the server was spoken to", u.Redacted(), addr)
+	}
+	return nil
+}
+
+// interruptOnDone makes nc's pending and future I/O fail once ctx is
+// done. stop ends that and returns ctx's error if it happened.
+func interruptOnDone(ctx context.Context, nc net.Conn) (stop func() error) {
+	interrupted := make(chan struct{})
+	stopFunc := context.AfterFunc(ctx, func() {
+		nc.SetDeadline(time.Unix(1, 0))
+		close(interrupted)
+	})
+	return func() error {
+		if stopFunc() {
+			return nil
+		}
+		<-interrupted
+		return ctx.Err()
+	}
+}
+
+// socksConnect asks the SOCKS5 proxy u, at the other end of nc, for a
+// tunnel to addr. ctx's deadline and cancellation bound the exchange.
+func socksConnect(ctx context.Context, nc net.Conn, u *url.URL, addr string) error {
+	var auth *proxy.Auth
+	if u.User != nil {
+		auth = &proxy.Auth{User: u.User.Username()}
+		auth.Password, _ = u.User.Password()
+	}
+	d, err := proxy.SOCKS5("tcp", nc.RemoteAddr().String(), auth, connDialer{nc})
+	if err != nil {
+		return err
+	}
+	// The socks dialer wraps nc only to report the address the proxy
+	// bound; the tunnel is nc itself.
+	_, err = d.(proxy.ContextDialer).DialContext(ctx, "tcp", addr)
+	if err == nil {
+		return nil
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return fmt.Errorf("wsstream: SOCKS5 CONNECT %s through proxy %s: %w", addr, u.Redacted(), ctxErr)
+	}
+	// The proxy's answers are plain errors; what failed below is I/O.
+	var se *os.SyscallError
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &se) {
+		return fmt.Errorf("wsstream: SOCKS5 CONNECT %s through proxy %s: %w", addr, u.Redacted(), err)
+	}
+	return fmt.Errorf("%w: SOCKS5 proxy %s: %w", ErrProxyRefused, u.Redacted(), err)
+}
+
+// connDialer hands the SOCKS5 client the connection to the proxy that
+// is already open.
+type connDialer struct{ nc net.Conn }
+
+func (d connDialer) Dial(string, string) (net.Conn, error) { return d.nc, nil }
+
+func (d connDialer) DialContext(context.Context, string, string) (net.Conn, error) {
+	return d.nc, nil
+}
