@@ -131,7 +131,11 @@ func (t *tunnel) dialTLSContext(ctx context.Context, network, addr string) (net.
 		nc.Close()
 		return nil, err
 	}
-	return t.handshake(ctx, nc, host)
+	tc, err := t.handshake(ctx, nc, host)
+	if err != nil {
+		return nil, err
+	}
+	return tc, nil
 }
 
 // through returns a connection to the proxy u that is tunnelled to addr.
@@ -184,25 +188,46 @@ func (t *tunnel) dialProxy(ctx context.Context, u *url.URL) (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		if tc, ok := nc.(*tls.Conn); ok {
-			if err := tc.HandshakeContext(ctx); err != nil {
-				nc.Close()
-				return nil, err
-			}
+		tc, ok := nc.(*tls.Conn)
+		if !ok {
+			return nc, nil
 		}
-		return nc, nil
+		if err := tc.HandshakeContext(ctx); err != nil {
+			nc.Close()
+			return nil, err
+		}
+		return proxyTLSConn{tc}, nil
 	}
 	nc, err := t.dial(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	return t.handshake(ctx, nc, u.Hostname())
+	tc, err := t.handshake(ctx, nc, u.Hostname())
+	if err != nil {
+		return nil, err
+	}
+	return proxyTLSConn{tc}, nil
+}
+
+// proxyTLSConn is a TLS connection to an https:// proxy.
+type proxyTLSConn struct{ *tls.Conn }
+
+// Close closes the connection. It reports only a second Close, not a
+// failure to send the close_notify alert first: that alert is a courtesy
+// to the proxy, as the stream inside has ended by its own protocol (the
+// WebSocket close handshake, and TLS's for a wss:// server), and it fails
+// whenever the proxy closed the tunnel first.
+func (c proxyTLSConn) Close() error {
+	if err := c.Conn.Close(); errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	return nil
 }
 
 // handshake runs a TLS client handshake over nc as net/http would for a
 // WebSocket request: with TLSClientConfig, ServerName defaulting to name,
 // HTTP/1.1 only. It closes nc on failure.
-func (t *tunnel) handshake(ctx context.Context, nc net.Conn, name string) (net.Conn, error) {
+func (t *tunnel) handshake(ctx context.Context, nc net.Conn, name string) (*tls.Conn, error) {
 	cfg := t.tr.TLSClientConfig.Clone()
 	if cfg == nil {
 		cfg = &tls.Config{}
