@@ -8,22 +8,16 @@ package wsstream
 // the transport's Proxy func chooses, so the choice is exactly net/http's.
 
 import (
-	"bufio"
 	"cmp"
 	"context"
 	"crypto/tls"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/net/proxy"
 )
 
 // dialFunc is the shape of http.Transport.DialContext.
@@ -32,10 +26,6 @@ type dialFunc = func(ctx context.Context, network, addr string) (net.Conn, error
 // proxyConnectTimeout bounds a proxy's handshake when the dial's context
 // has no deadline, as net/http bounds its CONNECT.
 const proxyConnectTimeout = time.Minute
-
-// maxProxyResponseHeader bounds the proxy's answer to CONNECT when the
-// transport sets no MaxResponseHeaderBytes; it is net/http's default.
-const maxProxyResponseHeader = 10 << 20
 
 // tunnelThroughProxy makes tr, a transport of Dial's own, reach the
 // server through a tunnel whenever tr.Proxy chooses a proxy: tr.Proxy is
@@ -59,20 +49,21 @@ func tunnelThroughProxy(tr *http.Transport) {
 	if tr.Proxy == nil {
 		return
 	}
-	t := &tunnel{
-		tr:      tr,
-		proxy:   tr.Proxy,
-		dial:    contextDial(tr.DialContext, tr.Dial),
-		dialTLS: contextDial(tr.DialTLSContext, tr.DialTLS),
-	}
+	t := &tunnel{tr: tr, proxy: tr.Proxy}
+	// The deprecated hooks are used when the context ones are unset, as
+	// net/http does, then cleared so that the new ones are used.
+	//lint:ignore SA1019 honouring the user's deprecated hooks
+	t.dial, t.dialTLS = contextDial(tr.DialContext, tr.Dial), contextDial(tr.DialTLSContext, tr.DialTLS)
+	//lint:ignore SA1019 see above
+	tr.Dial, tr.DialTLS = nil, nil
 	if t.dial == nil {
 		var d net.Dialer
 		t.dial = d.DialContext
 	}
 	tr.Proxy = t.choose
-	tr.DialContext, tr.Dial = t.dialContext, nil
+	tr.DialContext = t.dialContext
 	if t.dialTLS != nil {
-		tr.DialTLSContext, tr.DialTLS = t.dialTLSContext, nil
+		tr.DialTLSContext = t.dialTLSContext
 	}
 }
 
@@ -247,118 +238,4 @@ func (t *tunnel) handshake(ctx context.Context, nc net.Conn, name string) (*tls.
 		return nil, err
 	}
 	return tc, nil
-}
-
-// connect asks the HTTP proxy u, at the other end of nc, for a tunnel to
-// addr.
-func (t *tunnel) connect(ctx context.Context, nc net.Conn, u *url.URL, addr string) error {
-	hdr := t.tr.ProxyConnectHeader
-	if t.tr.GetProxyConnectHeader != nil {
-		var err error
-		if hdr, err = t.tr.GetProxyConnectHeader(ctx, u, addr); err != nil {
-			return err
-		}
-	}
-	if hdr == nil {
-		hdr = make(http.Header)
-	}
-	if u.User != nil {
-		password, _ := u.User.Password()
-		hdr = hdr.Clone()
-		hdr.Set("Proxy-Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+password)))
-	}
-	req := &http.Request{
-		Method: http.MethodConnect,
-		URL:    &url.URL{Opaque: addr},
-		Host:   addr,
-		Header: hdr,
-	}
-	limit := t.tr.MaxResponseHeaderBytes
-	if limit <= 0 {
-		limit = maxProxyResponseHeader
-	}
-
-	stop := interruptOnDone(ctx, nc)
-	var resp *http.Response
-	err := req.Write(nc)
-	// The server does not speak before the client (the WebSocket
-	// handshake, or TLS's), so nothing may follow the response.
-	br := bufio.NewReader(&io.LimitedReader{R: nc, N: limit})
-	if err == nil {
-		resp, err = http.ReadResponse(br, req)
-	}
-	if ctxErr := stop(); ctxErr != nil {
-		return fmt.Errorf("wsstream: CONNECT %s through proxy %s: %w", addr, u.Redacted(), ctxErr)
-	}
-	if err != nil {
-		return fmt.Errorf("wsstream: CONNECT %s through proxy %s: %w", addr, u.Redacted(), err)
-	}
-	if t.tr.OnProxyConnectResponse != nil {
-		if err := t.tr.OnProxyConnectResponse(ctx, u, req, resp); err != nil {
-			return err
-		}
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%w: proxy %s answered CONNECT %s with %q", ErrProxyRefused, u.Redacted(), addr, resp.Status)
-	}
-	if br.Buffered() > 0 {
-		return fmt.Errorf("wsstream: proxy %s sent data after its answer to CONNECT %s, before the server was spoken to", u.Redacted(), addr)
-	}
-	return nil
-}
-
-// interruptOnDone makes nc's pending and future I/O fail once ctx is
-// done. stop ends that and returns ctx's error if it happened.
-func interruptOnDone(ctx context.Context, nc net.Conn) (stop func() error) {
-	interrupted := make(chan struct{})
-	stopFunc := context.AfterFunc(ctx, func() {
-		nc.SetDeadline(time.Unix(1, 0))
-		close(interrupted)
-	})
-	return func() error {
-		if stopFunc() {
-			return nil
-		}
-		<-interrupted
-		return ctx.Err()
-	}
-}
-
-// socksConnect asks the SOCKS5 proxy u, at the other end of nc, for a
-// tunnel to addr. ctx's deadline and cancellation bound the exchange.
-func socksConnect(ctx context.Context, nc net.Conn, u *url.URL, addr string) error {
-	var auth *proxy.Auth
-	if u.User != nil {
-		auth = &proxy.Auth{User: u.User.Username()}
-		auth.Password, _ = u.User.Password()
-	}
-	d, err := proxy.SOCKS5("tcp", nc.RemoteAddr().String(), auth, connDialer{nc})
-	if err != nil {
-		return err
-	}
-	// The socks dialer wraps nc only to report the address the proxy
-	// bound; the tunnel is nc itself.
-	_, err = d.(proxy.ContextDialer).DialContext(ctx, "tcp", addr)
-	if err == nil {
-		return nil
-	}
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return fmt.Errorf("wsstream: SOCKS5 CONNECT %s through proxy %s: %w", addr, u.Redacted(), ctxErr)
-	}
-	// The proxy's answers are plain errors; what failed below is I/O.
-	var se *os.SyscallError
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &se) {
-		return fmt.Errorf("wsstream: SOCKS5 CONNECT %s through proxy %s: %w", addr, u.Redacted(), err)
-	}
-	return fmt.Errorf("%w: SOCKS5 proxy %s: %w", ErrProxyRefused, u.Redacted(), err)
-}
-
-// connDialer hands the SOCKS5 client the connection to the proxy that
-// is already open.
-type connDialer struct{ nc net.Conn }
-
-func (d connDialer) Dial(string, string) (net.Conn, error) { return d.nc, nil }
-
-func (d connDialer) DialContext(context.Context, string, string) (net.Conn, error) {
-	return d.nc, nil
 }
