@@ -25,6 +25,15 @@ type DialOptions struct {
 	// real addresses, can drop it when a close times out, and waits for
 	// the server to close it. With any other RoundTripper the Conn has
 	// the caveats of one made by [New].
+	//
+	// With such a transport, its Proxy func chooses the proxy as in
+	// net/http (DefaultTransport's honours HTTP_PROXY, HTTPS_PROXY and
+	// NO_PROXY), and Dial always tunnels: CONNECT through an http:// or
+	// https:// proxy, for ws:// and wss:// alike, or SOCKS5 through a
+	// socks5:// or socks5h:// proxy, with the credentials of the proxy
+	// URL's user info. The Conn's addresses are then those of its
+	// connection to the proxy. A proxy's refusal fails Dial with an
+	// error wrapping [ErrProxyRefused].
 	websocket.DialOptions
 
 	// Options configure the stream.
