@@ -23,6 +23,15 @@ type DialOptions struct {
 	// real addresses, can drop it when a close times out, and waits for
 	// the server to close it. With any other RoundTripper the Conn has
 	// the caveats of one made by [New].
+	//
+	// With such a transport, its Proxy func chooses the proxy as in
+	// net/http (DefaultTransport's honours HTTP_PROXY, HTTPS_PROXY and
+	// NO_PROXY), and Dial always tunnels: CONNECT through an http:// or
+	// https:// proxy, for ws:// and wss:// alike, or SOCKS5 through a
+	// socks5:// or socks5h:// proxy, with the credentials of the proxy
+	// URL's user info. The Conn's addresses are then those of its
+	// connection to the proxy. A proxy's refusal fails Dial with an
+	// error wrapping [ErrProxyRefused].
 	websocket.DialOptions
 
 	// Options configure the stream.
@@ -104,6 +113,9 @@ func hookTransport(hc *http.Client, closeTimeout time.Duration, dialed *atomic.P
 	// A transport of its own also guarantees a fresh connection: the
 	// handshake never reuses an idle keep-alive connection.
 	tr := base.Clone()
+	// Through a proxy, always tunnel (proxy.go); tr's dialers then open
+	// the tunnel.
+	tunnelThroughProxy(tr)
 	wrap := func(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
 		return func(ctx context.Context, network, addr string) (net.Conn, error) {
 			nc, err := dial(ctx, network, addr)
@@ -115,18 +127,15 @@ func hookTransport(hc *http.Client, closeTimeout time.Duration, dialed *atomic.P
 			return t, nil
 		}
 	}
-	dial := base.DialContext
 	//lint:ignore SA1019 a user's transport may still set only the deprecated hook; it is honoured
-	if legacy := base.Dial; dial == nil && legacy != nil {
-		dial = func(_ context.Context, network, addr string) (net.Conn, error) { return legacy(network, addr) }
-	}
+	dial := contextDial(tr.DialContext, tr.Dial)
 	if dial == nil {
 		var d net.Dialer
 		dial = d.DialContext
 	}
 	tr.DialContext = wrap(dial)
-	if base.DialTLSContext != nil {
-		tr.DialTLSContext = wrap(base.DialTLSContext)
+	if tr.DialTLSContext != nil {
+		tr.DialTLSContext = wrap(tr.DialTLSContext)
 	}
 	c := *hc
 	c.Transport = tr

@@ -43,6 +43,15 @@ var (
 	// close handshake did not complete within Options.CloseTimeout. The
 	// Conn is closed all the same: the TCP connection was dropped.
 	ErrCloseTimeout = errors.New("wsstream: close handshake timed out")
+
+	// ErrProxyRefused is wrapped by the error that Dial returns when the
+	// proxy answered but did not open a tunnel to the server: an HTTP
+	// proxy's status other than 200 to CONNECT (407 for missing or wrong
+	// credentials, 403, 502...), or a SOCKS5 proxy's failure
+	// (authentication failed, no acceptable method, the server refused).
+	// The error's text carries the proxy's answer, with the proxy URL's
+	// password redacted.
+	ErrProxyRefused = errors.New("wsstream: the proxy refused to open a tunnel")
 )
 
 // errDeadline is the error Read and Write return when their deadline has
