@@ -62,7 +62,7 @@ EXAMPLES
         ssh -o ProxyCommand='wsstream client -stdio -token-file ~/.wsstream-token -url wss://tunnel.example.com/' user@host
 
     Through a SOCKS5 proxy, with a private CA:
-        wsstream client -url wss://10.0.0.5:8443/ -ca ca.pem -proxy socks5://user:pass@127.0.0.1:1080
+        wsstream client -url wss://tunnel.internal:8443/ -ca ca.pem -proxy socks5://user:pass@127.0.0.1:1080
 
 EXIT STATUS
     0 after SIGINT or SIGTERM, or with -stdio when the tunnel ended
@@ -78,7 +78,7 @@ func runClient(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	stdio := fs.Bool("stdio", false, "carry standard input and output instead of listening")
 	caFile := fs.String("ca", "", "trust only the PEM certificates in `FILE` for wss:// (instead of the\nsystem's roots)")
 	proxy := fs.String("proxy", "", "connect through the proxy at `URL`: http://, https://, socks5:// or\nsocks5h://, with user:password@ if it needs them; without it the\nenvironment's proxy is used")
-	retry := fs.Duration("retry-timeout", 30*time.Second, "how long a connection waits while the server cannot be reached,\nacross all attempts; 0 makes a single attempt")
+	retry := fs.Duration("retry-timeout", 30*time.Second, "how long (`DURATION`) a connection waits while the server cannot be\nreached, across all attempts; 0 makes a single attempt")
 	var common commonFlags
 	common.register(fs, "the server")
 	if err := cmd.parse(args, "url"); err != nil {

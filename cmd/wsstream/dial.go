@@ -101,8 +101,9 @@ func (b backoff) delay(attempt int) time.Duration {
 // dialRetry dials c.url, retrying with c.backoff while attempts fail, for
 // at most c.retry in all (0: one attempt). Each attempt is bounded by
 // c.dialTimeout and logged when it fails. A refusal by HTTP status 401
-// (errUnauthorized) or another 4xx other than 408 and 429 is returned at
-// once: it would not change. It returns ctx's error when ctx ends first.
+// (errUnauthorized) or another 4xx other than 408 and 429, and a server
+// certificate that does not verify, are returned at once: they would not
+// change. It returns ctx's error when ctx ends first.
 func (c *tunnelClient) dialRetry(ctx context.Context, log *slog.Logger) (*wsstream.Conn, error) {
 	deadline := time.Now().Add(c.retry)
 	for attempt := 1; ; attempt++ {
@@ -117,6 +118,9 @@ func (c *tunnelClient) dialRetry(ctx context.Context, log *slog.Logger) (*wsstre
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if verr := (*tls.CertificateVerificationError)(nil); errors.As(err, &verr) {
+			return nil, fmt.Errorf("the server's certificate is not trusted (see -ca): %w", err)
 		}
 		if resp != nil {
 			switch code := resp.StatusCode; {
