@@ -271,8 +271,15 @@ func TestFailuresPropagate(t *testing.T) {
 // The reset can come so fast that it already fails the dial.
 func requireReset(t *testing.T, tn *tunnel) {
 	t.Helper()
+	requireResetAt(t, tn.addr)
+}
+
+// requireResetAt connects to addr and requires the connection to be
+// reset.
+func requireResetAt(t *testing.T, addr string) {
+	t.Helper()
 	var d net.Dialer
-	c, err := d.DialContext(testContext(t), "tcp", tn.addr)
+	c, err := d.DialContext(testContext(t), "tcp", addr)
 	if err == nil {
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(testTimeout))

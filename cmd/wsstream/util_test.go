@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"net"
-	"time"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // writeFile writes content to a new file name in the test's temporary
