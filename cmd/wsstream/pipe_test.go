@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -11,7 +10,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -287,55 +285,5 @@ func requireResetAt(t *testing.T, addr string) {
 	}
 	if !errors.Is(err, syscall.ECONNRESET) {
 		t.Fatalf("got %v, want a connection reset", err)
-	}
-}
-
-// TestCommandLine runs "wsstream server" and "wsstream client" as the command
-// line does, on ports chosen by the system, and echoes through them; both
-// return nil once their context is cancelled.
-func TestCommandLine(t *testing.T) {
-	target := startTarget(t, echoHandler)
-	ctx, cancel := context.WithCancel(testContext(t))
-	defer cancel()
-
-	// start runs args and returns the address in the line it prints.
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
-	start := func(args ...string) string {
-		pr, pw := io.Pipe()
-		wg.Go(func() {
-			err := run(ctx, args, nil, pw, t.Output())
-			if err != nil {
-				t.Errorf("run %q: %v", args, err)
-			}
-			pw.CloseWithError(fmt.Errorf("run returned %v", err))
-		})
-		line, err := bufio.NewReader(pr).ReadString('\n')
-		go io.Copy(io.Discard, pr)
-		if err != nil {
-			t.Fatalf("run %q printed %q, then %v", args, line, err)
-		}
-		_, rest, ok := strings.Cut(line, "listening on ")
-		addr, _, _ := strings.Cut(rest, ",")
-		if !ok || addr == "" {
-			t.Fatalf("run %q printed %q, want a listening address", args, line)
-		}
-		return addr
-	}
-	url := start("server", "-listen", "127.0.0.1:0", "-to", target)
-	if !strings.HasPrefix(url, "ws://127.0.0.1:") {
-		t.Fatalf("the server printed the URL %q", url)
-	}
-	addr := start("client", "-listen", "127.0.0.1:0", "-url", url)
-
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(testTimeout))
-	if err := echoThrough(c, 3, 1<<20); err != nil {
-		t.Fatal(err)
 	}
 }
