@@ -37,10 +37,18 @@ DESCRIPTION
     When the server cannot be reached, a connection waits while the client
     retries with exponential backoff (100ms doubling to 5s, each wait drawn
     between half and all of that), for at most -retry-timeout; then the
-    local connection is closed. A refusal (HTTP 401, or another 4xx) is not
+    local connection is reset. A refusal (HTTP 401, or another 4xx other
+    than 408 and 429) and a certificate that does not verify are not
     retried. Every attempt and every tunnel is logged to stderr.
 
-    The end of a stream is passed on as a half-close, a failure as a reset.
+    An end of stream is passed on as an end of stream (a TCP half-close
+    toward the local side), a failure as a reset.
+
+    Until the WebSocket below can half-close (wsstream's Conn.CloseWrite),
+    an end of stream from the local side closes the WebSocket: an answer
+    the target sends after reading that end is lost (nc -N, some RPC
+    clients). wsstream uses Conn.CloseWrite as soon as the library has it.
+
     On SIGINT or SIGTERM the client stops accepting, lets open tunnels
     finish for at most -drain-timeout, resets the rest and exits.
 

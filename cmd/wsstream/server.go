@@ -27,8 +27,14 @@ DESCRIPTION
     Serves HTTP (HTTPS with -tls-cert and -tls-key) on ADDR and upgrades
     requests on any path to WebSockets. Each WebSocket is connected to
     HOST:PORT over TCP and bytes are copied both ways until both sides have
-    finished. An end of stream is passed on as a half-close, a failure as a
-    reset (TCP) or a close status other than 1000 (WebSocket).
+    finished. An end of stream is passed on as an end of stream (a TCP
+    half-close toward the target), a failure as a reset (TCP) or a close
+    status other than 1000 (WebSocket).
+
+    Until the WebSocket below can half-close (wsstream's Conn.CloseWrite),
+    an end of stream from the client's side closes the WebSocket: an answer
+    the target sends after reading that end is lost (nc -N, some RPC
+    clients). wsstream uses Conn.CloseWrite as soon as the library has it.
 
     Authentication: when a token is set (-token-file, or the environment
     variable WSSTREAM_TOKEN), a request must carry the header
