@@ -1,38 +1,20 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/wsstream/wsstream"
-	"go.uber.org/goleak"
 )
-
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
-}
-
-const testTimeout = 120 * time.Second
-
-func testContext(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
-	t.Cleanup(cancel)
-	return ctx
-}
 
 // startTarget runs handle for every connection to a new TCP listener on
 // 127.0.0.1 and returns its address. When the test ends, the listener and
@@ -47,7 +29,7 @@ func startTarget(t *testing.T, handle func(net.Conn)) string {
 	doneCh := make(chan struct{})
 	go func() {
 		defer close(doneCh)
-		acceptLoop(ctx, l, func(c net.Conn) {
+		serveConns(ctx, l, func() { l.Close() }, 0, slog.New(slog.DiscardHandler), func(ctx context.Context, _ uint64, c net.Conn) {
 			stop := context.AfterFunc(ctx, func() { c.Close() })
 			defer stop()
 			defer c.Close()
@@ -79,24 +61,29 @@ type tunnel struct {
 func startTunnel(t *testing.T, target string) *tunnel {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
-	wl, err := wsstream.Listen("127.0.0.1:0", nil)
+	tl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		wl.Close()
+		tl.Close()
+		t.Fatal(err)
+	}
+	hc, err := httpClient("", nil)
+	if err != nil {
 		t.Fatal(err)
 	}
 	tn := &tunnel{
 		addr:   cl.Addr().String(),
-		server: &tunnelServer{target: target, log: log.With("side", "server")},
-		client: &tunnelClient{url: "ws://" + wl.Addr().String() + "/t", log: log.With("side", "client")},
+		server: &tunnelServer{target: target, dialTimeout: 10 * time.Second, log: log.With("side", "server")},
+		client: &tunnelClient{url: "ws://" + tl.Addr().String() + "/t", opts: dialOptions(hc, ""),
+			dialTimeout: 10 * time.Second, log: log.With("side", "client")},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	errCh := make(chan error, 2)
-	go func() { errCh <- tn.server.serve(ctx, wl) }()
-	go func() { errCh <- tn.client.serve(ctx, cl) }()
+	go func() { errCh <- tn.server.serve(ctx, tl, nil, "", nil, 0) }()
+	go func() { errCh <- tn.client.serve(ctx, cl, 0) }()
 	var once sync.Once
 	tn.stop = func() {
 		once.Do(func() {
@@ -282,8 +269,15 @@ func TestFailuresPropagate(t *testing.T) {
 // The reset can come so fast that it already fails the dial.
 func requireReset(t *testing.T, tn *tunnel) {
 	t.Helper()
+	requireResetAt(t, tn.addr)
+}
+
+// requireResetAt connects to addr and requires the connection to be
+// reset.
+func requireResetAt(t *testing.T, addr string) {
+	t.Helper()
 	var d net.Dialer
-	c, err := d.DialContext(testContext(t), "tcp", tn.addr)
+	c, err := d.DialContext(testContext(t), "tcp", addr)
 	if err == nil {
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(testTimeout))
@@ -291,103 +285,5 @@ func requireReset(t *testing.T, tn *tunnel) {
 	}
 	if !errors.Is(err, syscall.ECONNRESET) {
 		t.Fatalf("got %v, want a connection reset", err)
-	}
-}
-
-// TestCommandLine runs "tunnel server" and "tunnel client" as the command
-// line does, on ports chosen by the system, and echoes through them; both
-// return nil once their context is cancelled.
-func TestCommandLine(t *testing.T) {
-	target := startTarget(t, echoHandler)
-	ctx, cancel := context.WithCancel(testContext(t))
-	defer cancel()
-
-	// start runs args and returns the address in the line it prints.
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
-	start := func(args ...string) string {
-		pr, pw := io.Pipe()
-		wg.Go(func() {
-			err := run(ctx, args, pw, t.Output())
-			if err != nil {
-				t.Errorf("run %q: %v", args, err)
-			}
-			pw.CloseWithError(fmt.Errorf("run returned %v", err))
-		})
-		line, err := bufio.NewReader(pr).ReadString('\n')
-		go io.Copy(io.Discard, pr)
-		if err != nil {
-			t.Fatalf("run %q printed %q, then %v", args, line, err)
-		}
-		_, rest, ok := strings.Cut(line, "listening on ")
-		addr, _, _ := strings.Cut(rest, ",")
-		if !ok || addr == "" {
-			t.Fatalf("run %q printed %q, want a listening address", args, line)
-		}
-		return addr
-	}
-	url := start("server", "-listen", "127.0.0.1:0", "-to", target)
-	if !strings.HasPrefix(url, "ws://127.0.0.1:") {
-		t.Fatalf("the server printed the URL %q", url)
-	}
-	addr := start("client", "-listen", "127.0.0.1:0", "-url", url)
-
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(testTimeout))
-	if err := echoThrough(c, 3, 1<<20); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// TestUsage checks the command line's errors and help.
-func TestUsage(t *testing.T) {
-	for _, tc := range []struct {
-		args    []string
-		wantErr error
-		output  string // in stderr
-	}{
-		{[]string{"-h"}, flag.ErrHelp, "tunnel server [flags]"},
-		{[]string{"server", "-h"}, flag.ErrHelp, "-to host:port"},
-		{[]string{"client", "-h"}, flag.ErrHelp, "-url URL"},
-		{[]string{"server", "-listen", "127.0.0.1:0"}, errUsage, "-to is required"},
-		{[]string{"client"}, errUsage, "usage: tunnel client"},
-		{[]string{"client", "-url", "ws://x/", "extra"}, errUsage, "usage: tunnel client"},
-		{[]string{"server", "-bogus"}, errUsage, "flag provided but not defined"},
-		{[]string{"bogus"}, errUsage, "usage: tunnel"},
-	} {
-		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			err := run(t.Context(), tc.args, &stdout, &stderr)
-			if !errors.Is(err, tc.wantErr) {
-				t.Errorf("error %v, want %v", err, tc.wantErr)
-			}
-			if out := stderr.String() + fmt.Sprint(err); !strings.Contains(out, tc.output) {
-				t.Errorf("output %q lacks %q", out, tc.output)
-			}
-			if stdout.Len() > 0 {
-				t.Errorf("wrote %q to stdout", stdout.String())
-			}
-		})
-	}
-}
-
-// TestDemo runs `go run ./tunnel` with no arguments.
-func TestDemo(t *testing.T) {
-	var stdout, stderr bytes.Buffer
-	if err := run(testContext(t), nil, &stdout, &stderr); err != nil {
-		t.Fatalf("demo: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
-	}
-	for _, want := range []string{"checksums match", "we read EOF", "over 1 connection(s)"} {
-		if !strings.Contains(stdout.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, stdout.String())
-		}
-	}
-	if stderr.Len() > 0 {
-		t.Errorf("the demo logged problems:\n%s", stderr.String())
 	}
 }

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// drainContext returns a context that is done drain after ctx is done
+// (at once when drain is zero or negative), for the tunnels that are open
+// when the command is told to stop; log records both moments. cancel
+// releases its resources and must be called.
+func drainContext(ctx context.Context, drain time.Duration, log *slog.Logger, open func() int64) (hard context.Context, cancel func()) {
+	hard, kill := context.WithCancel(context.WithoutCancel(ctx))
+	var timer atomic.Pointer[time.Timer]
+	stop := context.AfterFunc(ctx, func() {
+		if n := open(); n > 0 {
+			log.Info("stopping: no new connections; draining open tunnels", "open", n, "drain_timeout", drain)
+		}
+		timer.Store(time.AfterFunc(max(drain, 0), func() {
+			if n := open(); n > 0 {
+				log.Warn("drain timeout: resetting open tunnels", "open", n)
+			}
+			kill()
+		}))
+	})
+	return hard, func() {
+		stop()
+		if t := timer.Load(); t != nil {
+			t.Stop()
+		}
+		kill()
+	}
+}
+
+// serveConns calls handle in a new goroutine for every connection l
+// accepts, until ctx is done or Accept fails; stopAccepting is then called
+// (it must make Accept fail, e.g. by closing l). The tunnels still open
+// get drain to finish: the context handle gets is done drain after ctx
+// (see drainContext). Each handle gets a connection id, counting from 1.
+//
+// serveConns returns once every handle has returned: nil after ctx is
+// done, or Accept's error.
+func serveConns(ctx context.Context, l net.Listener, stopAccepting func(), drain time.Duration, log *slog.Logger,
+	handle func(ctx context.Context, id uint64, c net.Conn)) error {
+	var open atomic.Int64
+	hard, cancel := drainContext(ctx, drain, log, open.Load)
+	defer cancel()
+	stop := context.AfterFunc(ctx, stopAccepting)
+	defer stop()
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for id := uint64(1); ; id++ {
+		nc, err := l.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			stopAccepting()
+			cancel() // no drain: this is no orderly stop
+			return err
+		}
+		open.Add(1)
+		wg.Go(func() {
+			defer open.Add(-1)
+			handle(hard, id, nc)
+		})
+	}
+}
