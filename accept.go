@@ -25,13 +25,6 @@ type AcceptOptions struct {
 	Options
 }
 
-// ErrHijackUnsupported is wrapped by the error of Accept when the
-// ResponseWriter cannot hand over its connection: HTTP/2, or middleware
-// whose ResponseWriter wrapper neither implements [http.Hijacker] nor
-// provides Unwrap. Accept then answers 501 (Not Implemented) without
-// upgrading.
-var ErrHijackUnsupported = errors.New("wsstream: the http.ResponseWriter cannot hijack the connection")
-
 // Accept upgrades an HTTP request to a WebSocket and returns it as a
 // Conn. On failure it has written an HTTP error response and returns an
 // error saying why: 501 and [ErrHijackUnsupported] when w cannot hijack,
@@ -61,6 +54,9 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 		return nil, errors.New("wsstream: upgrade request announces a body")
 	}
 
+	if so.HalfClose {
+		o.Subprotocols = offerHalfClose(o.Subprotocols)
+	}
 	hw := &hijackWriter{ResponseWriter: w, closeTimeout: so.CloseTimeout}
 	h := hooks{ping: o.OnPingReceived, pong: o.OnPongReceived}
 	o.OnPingReceived, o.OnPongReceived = h.onPing, h.onPong

@@ -54,6 +54,8 @@ type Conn struct {
 	cancel       context.CancelFunc
 	opts         Options
 	laddr, raddr net.Addr
+	// halfClose is set when both ends agreed on the half-close extension.
+	halfClose bool
 
 	readDeadline  deadline
 	writeDeadline deadline
@@ -157,6 +159,7 @@ func New(ws *websocket.Conn, opts *Options) *Conn {
 
 func newConn(ws messageConn, tr *transport, o Options, ctx context.Context, cancel context.CancelFunc, laddr, raddr net.Addr) *Conn {
 	return &Conn{
+		halfClose:     o.HalfClose && ws.Subprotocol() == halfCloseProtocol,
 		ws:            ws,
 		tr:            tr,
 		ctx:           ctx,
@@ -197,7 +200,12 @@ func (c *Conn) RemoteAddr() net.Addr { return c.raddr }
 
 // Subprotocol returns the WebSocket subprotocol negotiated in the
 // handshake, or "".
-func (c *Conn) Subprotocol() string { return c.ws.Subprotocol() }
+func (c *Conn) Subprotocol() string {
+	if c.halfClose {
+		return ""
+	}
+	return c.ws.Subprotocol()
+}
 
 // SetDeadline sets the read and write deadlines, as
 // [Conn.SetReadDeadline] and [Conn.SetWriteDeadline] do.

@@ -62,6 +62,9 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Resp
 	if hc != nil {
 		o.HTTPClient = hc
 	}
+	if so.HalfClose {
+		o.Subprotocols = offerHalfClose(o.Subprotocols)
+	}
 	h := hooks{ping: o.OnPingReceived, pong: o.OnPongReceived}
 	o.OnPingReceived, o.OnPongReceived = h.onPing, h.onPong
 	ws, resp, err := websocket.Dial(ctx, url, &o.DialOptions)

@@ -88,7 +88,7 @@ func (e *ending) publish(err error, local bool) {
 		}
 	case failure != nil:
 		e.cause, e.readErr = failure, failure
-	case errors.Is(err, ErrTextMessage):
+	case errors.As(err, new(*refusal)):
 		e.cause, e.readErr = err, err
 	default:
 		e.cause = connectionLostError(err)

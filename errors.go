@@ -11,7 +11,8 @@ import (
 // A Conn also returns errors that are not listed here:
 //   - [net.ErrClosed] from Read and Write after a local Close;
 //   - a bare [io.EOF] from Read after the peer closed with status 1000 or
-//     1001 and every received byte was read;
+//     1001, or closed its write side (CloseWrite), and every received
+//     byte was read;
 //   - a timeout ([net.Error] with Timeout() == true, matching
 //     [os.ErrDeadlineExceeded]) when a deadline passes.
 var (
@@ -52,6 +53,22 @@ var (
 	// The error's text carries the proxy's answer, with the proxy URL's
 	// password redacted.
 	ErrProxyRefused = errors.New("wsstream: the proxy refused to open a tunnel")
+
+	// ErrHijackUnsupported is wrapped by the error of Accept when the
+	// ResponseWriter cannot hand over its connection: HTTP/2, or
+	// middleware whose ResponseWriter wrapper neither implements
+	// [http.Hijacker] nor provides Unwrap. Accept then answers 501 (Not
+	// Implemented) without upgrading.
+	ErrHijackUnsupported = errors.New("wsstream: the http.ResponseWriter cannot hijack the connection")
+
+	// ErrHalfCloseUnsupported is returned by [Conn.CloseWrite] when the
+	// two ends did not agree on the half-close extension in the handshake
+	// (see Options.HalfClose); the Conn is unaffected.
+	ErrHalfCloseUnsupported = errors.New("wsstream: half-close not agreed with the peer")
+
+	// ErrWriteClosed is returned by Write after [Conn.CloseWrite], as a
+	// TCP socket's write fails after shutdown(SHUT_WR).
+	ErrWriteClosed = errors.New("wsstream: write side closed by CloseWrite")
 )
 
 // errDeadline is the error Read and Write return when their deadline has

@@ -40,6 +40,16 @@ type Options struct {
 	// before it.
 	AcceptText bool
 
+	// HalfClose offers the half-close extension in the handshake, so that
+	// [Conn.CloseWrite] works when the peer offers it too (a wsstream
+	// peer with HalfClose set, or any implementation of
+	// docs/halfclose.md). It is agreed through the Sec-WebSocket-Protocol
+	// token "wsstream.halfclose.v1", offered after the application's own
+	// subprotocols: a server that selects one of those does not agree to
+	// half-close. [Conn.Subprotocol] never reports the token. For a Conn
+	// made by New, HalfClose applies when ws negotiated the token.
+	HalfClose bool
+
 	// CloseTimeout bounds Close (default [DefaultCloseTimeout]): writing
 	// out the data already accepted by Write, the close handshake and, on
 	// the client, waiting for the server to close TCP. When it passes the

@@ -17,7 +17,8 @@ import (
 //   - [net.ErrClosed] after a local Close or CloseNow (at once, even with
 //     bytes buffered);
 //   - a bare [io.EOF] after the peer closed with status 1000 (normal
-//     closure) or 1001 (going away);
+//     closure) or 1001 (going away), or closed its write side with
+//     [Conn.CloseWrite];
 //   - an error wrapping [ErrPeerClosed] and the peer's
 //     [websocket.CloseError] after it closed with any other status;
 //   - an error wrapping [ErrTextMessage] after the peer sent a text
@@ -37,9 +38,10 @@ func (c *Conn) Read(p []byte) (int, error) {
 		if c.readDeadline.passed() {
 			return 0, errDeadline
 		}
-		// The read loop commits every byte before it publishes the end:
-		// once the end is seen, what take finds is all there is.
-		ended := c.end.done()
+		// The read loop commits every byte before it publishes the end or
+		// the end of the peer's stream: once either is seen, what take
+		// finds is all there is.
+		ended, eof := c.end.done(), c.recv.atEOF()
 		if len(p) > 0 {
 			if n, more := c.recv.take(p); n > 0 {
 				if more {
@@ -50,6 +52,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 		}
 		if ended {
 			return 0, c.end.readErr
+		}
+		if eof {
+			return 0, io.EOF
 		}
 		if len(p) == 0 {
 			return 0, nil
@@ -62,10 +67,6 @@ func (c *Conn) Read(p []byte) (int, error) {
 		}
 	}
 }
-
-// textReason is the reason of the close frame that refuses a text
-// message.
-const textReason = "wsstream: text messages are not supported on this stream"
 
 // readLoop is the only reader of the WebSocket, for the whole life of the
 // Conn. When reading fails it publishes the end and, unless a local Close
@@ -89,9 +90,10 @@ func (c *Conn) readLoop() {
 	}
 
 	ev := ClosedEvent{Initiator: InitiatorNone, Code: websocket.StatusAbnormalClosure, Err: c.end.cause}
+	var ref *refusal
 	switch peer := c.end.peer; {
-	case errors.Is(c.end.cause, ErrTextMessage):
-		ev.Initiator, ev.Code, ev.Reason = InitiatorLocal, websocket.StatusUnsupportedData, textReason
+	case errors.As(err, &ref):
+		ev.Initiator, ev.Code, ev.Reason = InitiatorLocal, ref.code, ref.reason
 		ev.Handshake = c.closeWebSocket(ev.Code, ev.Reason, time.Now().Add(c.opts.CloseTimeout)) == nil
 	case peer != nil:
 		// coder/websocket answered the peer's close frame.
@@ -119,8 +121,10 @@ func (c *Conn) readMessages() error {
 			return err
 		}
 		if typ == websocket.MessageText && !c.opts.AcceptText {
-			return ErrTextMessage
+			return refuseText
 		}
+		total := 0
+		afterEOF := c.halfClose && c.recv.atEOF()
 		for {
 			region := c.recv.reserve(c.abortedCh)
 			if region == nil {
@@ -132,15 +136,23 @@ func (c *Conn) readMessages() error {
 				// before a failure without unmasking them: drop them.
 				n = 0
 			}
+			if afterEOF && n > 0 {
+				c.recv.commit(0)
+				return refuseData
+			}
 			if c.recv.commit(n) && c.tr == nil {
 				c.recvAt.Store(time.Now().UnixNano())
 			}
+			total += n
 			if err == io.EOF {
 				break
 			}
 			if err != nil {
 				return err
 			}
+		}
+		if c.halfClose && total == 0 && !afterEOF {
+			c.recv.closeRead() // the peer's end-of-stream marker
 		}
 	}
 }

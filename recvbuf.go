@@ -22,6 +22,9 @@ type recvBuffer struct {
 	// reserve hands out the whole ring and commit drops what lands in it,
 	// so the read loop keeps reading until the peer's close frame.
 	discarding bool
+	// eof is set when the peer closed its write side: once the buffer is
+	// drained, Read returns io.EOF.
+	eof bool
 
 	// readableCh (buffer 1) tells a waiting Read that data arrived.
 	readableCh chan struct{}
@@ -125,6 +128,22 @@ func (b *recvBuffer) discard() {
 	b.releaseLocked()
 	b.mu.Unlock()
 	notify(b.spaceCh)
+}
+
+// closeRead marks the end of the peer's stream, after every byte it
+// sent was committed, and wakes a waiting Read.
+func (b *recvBuffer) closeRead() {
+	b.mu.Lock()
+	b.eof = true
+	b.mu.Unlock()
+	notify(b.readableCh)
+}
+
+// atEOF reports whether closeRead was called.
+func (b *recvBuffer) atEOF() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.eof
 }
 
 // holds reports whether the buffer holds a ring from the pool.

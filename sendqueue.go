@@ -26,6 +26,9 @@ type sendQueue struct {
 	// failed is set when a write failed: nothing more is sent, and
 	// queued bytes are dropped.
 	failed bool
+	// writeClosed is set by closeWrite: the end-of-stream marker is
+	// queued and push takes nothing more.
+	writeClosed bool
 
 	// spaceCh (buffer 1) tells a waiting Write that room was freed.
 	spaceCh chan struct{}
@@ -58,7 +61,7 @@ const writerLinger = 100 * time.Microsecond
 func (q *sendQueue) push(p []byte) (n int, start bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.failed {
+	if q.failed || q.writeClosed {
 		return 0, false
 	}
 	room := q.limit - q.bytes
@@ -87,6 +90,35 @@ func (q *sendQueue) push(p []byte) (n int, start bool) {
 	return n, start
 }
 
+// eofMarker is queued by closeWrite: an empty message, the end of the
+// stream under the half-close extension. It never goes to the pool.
+var eofMarker = new([]byte)
+
+// closeWrite queues the end-of-stream marker after the data already
+// queued, once, and reports whether the caller must start a writer.
+func (q *sendQueue) closeWrite() (start bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.failed || q.writeClosed {
+		return false
+	}
+	q.writeClosed = true
+	q.bufs = append(q.bufs, eofMarker)
+	start = !q.running
+	q.running = true
+	if !start {
+		notify(q.wakeCh)
+	}
+	return start
+}
+
+// isWriteClosed reports whether closeWrite was called.
+func (q *sendQueue) isWriteClosed() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.writeClosed
+}
+
 // pop takes the oldest buffer for the writer, or returns nil when there is
 // none or the queue has failed.
 func (q *sendQueue) pop() *[]byte {
@@ -107,7 +139,9 @@ func (q *sendQueue) pop() *[]byte {
 func (q *sendQueue) sent(b *[]byte, ok bool) {
 	q.mu.Lock()
 	q.bytes -= len(*b)
-	putBuf(b)
+	if b != eofMarker {
+		putBuf(b)
+	}
 	if !ok {
 		q.failLocked()
 	}
@@ -127,7 +161,9 @@ func (q *sendQueue) failLocked() {
 	q.failed = true
 	for i, b := range q.bufs {
 		q.bytes -= len(*b)
-		putBuf(b)
+		if b != eofMarker {
+			putBuf(b)
+		}
 		q.bufs[i] = nil
 	}
 	q.bufs = q.bufs[:0]

@@ -17,7 +17,8 @@ import (
 // over every other reason; once the Conn has ended, the cause that Read
 // and the events report (an error wrapping [ErrPeerClosed], also after a
 // close with status 1000, [ErrTextMessage], [ErrKeepaliveTimeout] or
-// [ErrConnectionLost]); a timeout (see [Conn.SetWriteDeadline]).
+// [ErrConnectionLost]); [ErrWriteClosed] after [Conn.CloseWrite]; a
+// timeout (see [Conn.SetWriteDeadline]).
 func (c *Conn) Write(p []byte) (int, error) {
 	if err := c.writeStop(); err != nil {
 		return 0, err
@@ -67,6 +68,8 @@ func (c *Conn) writeStop() error {
 		return net.ErrClosed
 	case c.end.done():
 		return c.end.writeErr()
+	case c.send.isWriteClosed():
+		return ErrWriteClosed
 	case c.writeDeadline.passed():
 		return errDeadline
 	}

@@ -115,7 +115,9 @@ func (f *commonFlags) register(fs *flag.FlagSet, dialWhat string) {
 
 // options returns the stream options the flags select.
 func (f *commonFlags) options() wsstream.Options {
-	return wsstream.Options{KeepaliveInterval: f.keepaliveInterval, KeepaliveTimeout: f.keepaliveTimeout}
+	// Both ends of the tunnel offer half-close, so that a shutdown(SHUT_WR)
+	// crosses it (a peer without it falls back to closing).
+	return wsstream.Options{KeepaliveInterval: f.keepaliveInterval, KeepaliveTimeout: f.keepaliveTimeout, HalfClose: true}
 }
 
 // token returns the shared secret from -token-file or $WSSTREAM_TOKEN, or
