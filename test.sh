@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-modules=(. examples bench)
+modules=(. examples bench cmd/wsstream)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
