@@ -123,12 +123,13 @@ func sendableCloseCode(code websocket.StatusCode) bool {
 	return code != 1004 && code != websocket.StatusNoStatusRcvd && code != websocket.StatusAbnormalClosure
 }
 
-// flush waits until the writer has sent every queued byte and exited, or
-// a write failed, or the deadline passes.
+// flush waits until every byte accepted by Write is on the socket (the
+// writer has exited and the transport's flusher too), or a write failed,
+// or the deadline passes.
 func (c *Conn) flush(deadline time.Time) error {
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
-	if !c.send.waitExit(timer.C) {
+	if !c.send.waitExit(timer.C) || (c.tr != nil && !c.tr.out.waitIdle(timer.C)) {
 		return fmt.Errorf("%w: written data was not sent before the close timeout", ErrCloseTimeout)
 	}
 	if isClosed(c.abortedCh) {
@@ -208,6 +209,9 @@ func (c *Conn) abort() {
 // and reports ev, the last event.
 func (c *Conn) finish(ev ClosedEvent) {
 	c.send.waitExit(nil)
+	if c.tr != nil {
+		c.tr.out.waitIdle(nil) // the socket is closed: the flusher's write fails
+	}
 	c.kaMu.Lock()
 	c.kaStopped = true
 	if c.kaTimer != nil {

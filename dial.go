@@ -2,8 +2,10 @@ package wsstream
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -58,7 +60,12 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Resp
 	so := o.Options.withDefaults()
 
 	var dialed atomic.Pointer[transport]
-	hc, tr := hookTransport(o.HTTPClient, so.CloseTimeout, &dialed)
+	// net/http may go on dialing after the request gave up (for its pool
+	// of idle connections); a Dial that fails abandons those dials and
+	// waits for them, so that it leaves no connection behind.
+	dials := newDialGroup()
+	defer dials.abandon()
+	hc, tr := hookTransport(o.HTTPClient, so.CloseTimeout, &dialed, dials)
 	if hc != nil {
 		o.HTTPClient = hc
 	}
@@ -69,6 +76,8 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Resp
 	o.OnPingReceived, o.OnPongReceived = h.onPing, h.onPong
 	ws, resp, err := websocket.Dial(ctx, url, &o.DialOptions)
 	if err != nil {
+		dials.abandon()
+		dials.wg.Wait()
 		if t := dialed.Load(); t != nil {
 			t.abort()
 		}
@@ -87,6 +96,41 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Resp
 	return h.c, resp, nil
 }
 
+// dialGroup counts the dials of one Dial's transport, so that a failed
+// Dial can cancel and wait for those net/http goes on with.
+type dialGroup struct {
+	ctx    context.Context // done once abandoned
+	cancel context.CancelFunc
+	mu     sync.Mutex // orders wg.Add before the Wait that follows abandon
+	wg     sync.WaitGroup
+}
+
+// errAbandoned is the error of a dial that its Dial no longer waits for.
+var errAbandoned = errors.New("wsstream: dial abandoned")
+
+func newDialGroup() *dialGroup {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &dialGroup{ctx: ctx, cancel: cancel}
+}
+
+// start counts a dial, unless the group was abandoned.
+func (g *dialGroup) start() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.ctx.Err() != nil {
+		return false
+	}
+	g.wg.Add(1)
+	return true
+}
+
+// abandon cancels the dials in progress and refuses new ones.
+func (g *dialGroup) abandon() {
+	g.mu.Lock()
+	g.cancel()
+	g.mu.Unlock()
+}
+
 // newConnOver returns a Conn over ws, seeing the connection t below it,
 // or with the caveats of New when t is nil.
 func newConnOver(ws *websocket.Conn, t *transport, o Options) *Conn {
@@ -99,9 +143,11 @@ func newConnOver(ws *websocket.Conn, t *transport, o Options) *Conn {
 }
 
 // hookTransport returns a copy of hc whose transport, also returned,
-// records the connection it dials in dialed. It returns nils when hc's
-// transport is not an *http.Transport.
-func hookTransport(hc *http.Client, closeTimeout time.Duration, dialed *atomic.Pointer[transport]) (*http.Client, *http.Transport) {
+// records the connection it dials in dialed and counts its dials in
+// dials. Once dials is abandoned, dials in progress are cancelled and the
+// connections they make are closed. It
+// returns nils when hc's transport is not an *http.Transport.
+func hookTransport(hc *http.Client, closeTimeout time.Duration, dialed *atomic.Pointer[transport], dials *dialGroup) (*http.Client, *http.Transport) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
@@ -121,9 +167,20 @@ func hookTransport(hc *http.Client, closeTimeout time.Duration, dialed *atomic.P
 	tunnelThroughProxy(tr)
 	wrap := func(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
 		return func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if !dials.start() {
+				return nil, errAbandoned
+			}
+			defer dials.wg.Done()
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			defer context.AfterFunc(dials.ctx, cancel)()
 			nc, err := dial(ctx, network, addr)
 			if err != nil {
 				return nil, err
+			}
+			if dials.ctx.Err() != nil {
+				nc.Close()
+				return nil, errAbandoned
 			}
 			t := newTransport(nc, closeTimeout)
 			dialed.Store(t)

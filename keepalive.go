@@ -122,7 +122,7 @@ func (c *Conn) keepalive() {
 		// The peer spoke during the interval: check again one interval
 		// after it last did.
 		next -= idle
-	} else if !c.send.isRunning() && !c.keepalivePing() {
+	} else if !c.sending() && !c.keepalivePing() {
 		return
 	}
 
@@ -151,7 +151,7 @@ func (c *Conn) keepalivePing() bool {
 	}
 	// Bytes that arrived while the pong was awaited prove the peer alive:
 	// its pong may be queued behind the data it is sending.
-	if c.send.isRunning() || c.lastReceived().After(sent) {
+	if c.sending() || c.lastReceived().After(sent) {
 		return true
 	}
 	if isClosed(c.closingCh) {
@@ -160,6 +160,11 @@ func (c *Conn) keepalivePing() bool {
 	c.end.fail(fmt.Errorf("%w: no pong within %v", ErrKeepaliveTimeout, c.opts.KeepaliveTimeout))
 	c.abort()
 	return false
+}
+
+// sending reports whether written data waits for the socket.
+func (c *Conn) sending() bool {
+	return c.send.isRunning() || (c.tr != nil && c.tr.out.busy())
 }
 
 // lastReceived is when something last arrived from the peer: any byte on

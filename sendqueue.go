@@ -51,6 +51,14 @@ func newSendQueue(maxMsg, limit int) *sendQueue {
 	}
 }
 
+// Small writes (under coalesceBelow bytes) that follow each other within
+// coalesceWindow are gathered by the writer goroutine rather than sent
+// one by one from the writing goroutine (see Conn.startSending).
+const (
+	coalesceBelow  = 2 << 10
+	coalesceWindow = 5 * time.Microsecond
+)
+
 // writerLinger is how long the writer waits for more data before it
 // exits: a few round trips on a fast network.
 const writerLinger = 100 * time.Microsecond
@@ -196,6 +204,18 @@ func (q *sendQueue) linger(stopCh <-chan struct{}) bool {
 		notify(q.exitCh)
 	}
 	return more
+}
+
+// stopIfEmpty clears running and reports true when nothing is queued;
+// otherwise it reports false and the caller must start a writer.
+func (q *sendQueue) stopIfEmpty() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.bufs) > 0 || q.failed {
+		return false
+	}
+	q.running = false
+	return true
 }
 
 // isRunning reports whether a writer goroutine exists.

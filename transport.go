@@ -10,22 +10,15 @@ import (
 // transport is the connection below the WebSocket of a Conn made by Dial
 // or Accept: TCP, or TLS over TCP. coder/websocket reads and writes it
 // through its buffers and closes it at the end of the close handshake.
-//
-// While writeLoop sends messages, the transport is corked: what
-// coder/websocket flushes is gathered and written with one system call
-// per corkSize bytes, instead of one per 4 KiB of coder's buffer (through
-// which it masks a client's frames) plus one per frame header. Frames
-// that the pump writes meanwhile (pongs, a close frame) queue behind, in
-// order.
+// What coder/websocket writes goes through out (output.go).
 type transport struct {
 	net.Conn
-	// closeTimeout bounds writing out corked bytes in Close.
+	// closeTimeout bounds writing out pending bytes in Close.
 	closeTimeout time.Duration
 
-	wmu     sync.Mutex // guards corked, pending and werr; held while writing to Conn
-	corked  bool
-	pending *[]byte // bytes gathered while corked; from the pool, nil otherwise
-	werr    error   // the first write error; every later write fails with it
+	// out is the output side: corking, and writes that never block on
+	// the socket where the connection allows them.
+	out output
 
 	mu sync.Mutex // guards linger, closeCalled and abortedFirst
 	// linger is how long Close waits for the peer to close first. It is
@@ -58,12 +51,10 @@ func (t *transport) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// corkSize is how many corked bytes are gathered before they are written:
-// two messages of DefaultMaxMessageSize with their headers fit.
-const corkSize = 2*DefaultMaxMessageSize + 64
-
 func newTransport(nc net.Conn, closeTimeout time.Duration) *transport {
-	return &transport{Conn: nc, closeTimeout: closeTimeout}
+	t := &transport{Conn: nc, closeTimeout: closeTimeout}
+	t.out.init(nc)
+	return t
 }
 
 // setLinger makes Close wait up to d for the peer to close first.
@@ -73,67 +64,11 @@ func (t *transport) setLinger(d time.Duration) {
 	t.mu.Unlock()
 }
 
-// Write writes p, or gathers it while the transport is corked.
-func (t *transport) Write(p []byte) (int, error) {
-	t.wmu.Lock()
-	defer t.wmu.Unlock()
-	if t.werr != nil {
-		return 0, t.werr
-	}
-	if t.corked {
-		if len(*t.pending)+len(p) > corkSize {
-			if err := t.flushLocked(); err != nil {
-				return 0, err
-			}
-		}
-		if len(p) < corkSize {
-			*t.pending = append(*t.pending, p...)
-			return len(p), nil
-		}
-	}
-	n, err := t.Conn.Write(p)
-	t.werr = err
-	return n, err
-}
-
-// cork starts gathering writes.
-func (t *transport) cork() {
-	t.wmu.Lock()
-	defer t.wmu.Unlock()
-	t.corked = true
-	if t.pending == nil {
-		t.pending = getBuf(corkSize)
-		*t.pending = (*t.pending)[:0]
-	}
-}
-
-// uncork writes what was gathered and stops gathering. It returns the
-// first write error of the connection.
-func (t *transport) uncork() error {
-	t.wmu.Lock()
-	defer t.wmu.Unlock()
-	t.flushLocked()
-	t.corked = false
-	if t.pending != nil {
-		putBuf(t.pending)
-		t.pending = nil
-	}
-	return t.werr
-}
-
-// flushLocked writes the gathered bytes. t.wmu must be held.
-func (t *transport) flushLocked() error {
-	if t.pending != nil && len(*t.pending) > 0 && t.werr == nil {
-		_, t.werr = t.Conn.Write(*t.pending)
-		*t.pending = (*t.pending)[:0]
-	}
-	return t.werr
-}
-
-// Close closes the connection. It first writes out corked bytes (a close
+// Close closes the connection. It first writes out pending bytes (a close
 // frame coder/websocket wrote just before closing, say), within the close
-// timeout, unless a write is in progress: then the socket is stuck (that
-// is why coder/websocket gives up) and Close must not wait for it. With a
+// timeout, unless a blocking write is in progress: then the socket is
+// stuck (that is why coder/websocket gives up) and Close must not wait for
+// it. With a
 // linger (a client), it then waits up to linger for the server to close
 // its side, as RFC 6455 section 7.1.1 asks, discarding whatever arrives.
 // An abort ends that wait at once.
@@ -142,13 +77,7 @@ func (t *transport) Close() error {
 	t.closeCalled = true
 	linger := t.linger
 	t.mu.Unlock()
-	if t.wmu.TryLock() {
-		if t.pending != nil && len(*t.pending) > 0 {
-			t.Conn.SetWriteDeadline(time.Now().Add(t.closeTimeout))
-			t.flushLocked()
-		}
-		t.wmu.Unlock()
-	}
+	t.out.drain(t.closeTimeout)
 	if linger > 0 {
 		t.Conn.SetReadDeadline(time.Now().Add(linger))
 		var buf [256]byte
@@ -182,3 +111,6 @@ func (t *transport) interrupted() bool {
 func (t *transport) closeNow() {
 	t.closeOnce.Do(func() { t.closeErr = t.Conn.Close() })
 }
+
+// Write is how coder/websocket writes: see output.write.
+func (t *transport) Write(p []byte) (int, error) { return t.out.write(p) }

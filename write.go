@@ -36,16 +36,19 @@ func (c *Conn) Write(p []byte) (int, error) {
 
 	n := 0
 	for {
-		if err := c.writeStop(); err != nil {
-			return n, err
-		}
+		// Once every byte is queued, the Write has succeeded, whatever
+		// happened to the Conn meanwhile (the bytes may even have been
+		// sent from this goroutine).
 		if n == len(p) {
 			return n, nil
+		}
+		if err := c.writeStop(); err != nil {
+			return n, err
 		}
 		k, start := c.send.push(p[n:])
 		n += k
 		if start {
-			go c.writeLoop()
+			c.startSending(len(p))
 		}
 		if k > 0 {
 			continue
@@ -76,6 +79,50 @@ func (c *Conn) writeStop() error {
 	return nil
 }
 
+// startSending sends what is queued, from the calling goroutine when the
+// socket can take it without blocking (no hand-off: a request-response
+// exchange costs no goroutine wake-up), and otherwise from a writer
+// goroutine. The caller set the queue's running flag (push or closeWrite
+// said start) and holds writeCallCh, so that nothing else is queued
+// meanwhile; size is how many bytes it writes.
+//
+// A small write that follows the last one sent this way within
+// coalesceWindow goes to the writer too: a stream of small writes is then
+// gathered into few messages and system calls, as Nagle's algorithm
+// would, while a request-response exchange, whose writes are a round trip
+// apart, never waits.
+func (c *Conn) startSending(size int) {
+	if c.tr == nil || c.tr.out.raw == nil {
+		go c.writeLoop()
+		return
+	}
+	now := time.Now().UnixNano()
+	if size < coalesceBelow && now-c.lastInline.Load() < int64(coalesceWindow) {
+		c.lastInline.Store(now)
+		go c.writeLoop()
+		return
+	}
+	c.lastInline.Store(now)
+	c.tr.out.cork()
+	for !c.tr.out.busy() {
+		b := c.send.pop()
+		if b == nil {
+			break
+		}
+		err := c.ws.Write(c.ctx, websocket.MessageBinary, *b)
+		c.send.sent(b, err == nil)
+		if err != nil {
+			break // the writer reports it
+		}
+	}
+	if c.tr.out.uncork() == nil && !c.send.hasFailed() && c.send.stopIfEmpty() {
+		return
+	}
+	// The socket is slow (bytes wait for the flusher), or a write failed:
+	// a writer goroutine takes over, and waits where this Write must not.
+	go c.writeLoop()
+}
+
 // writeLoop is the writer: it sends the queued buffers, one message each,
 // until the queue has stayed empty for writerLinger or a write fails.
 // While it sends, the transport is corked, so that the frames of a burst
@@ -87,7 +134,7 @@ func (c *Conn) writeLoop() {
 		if b == nil {
 			if corked {
 				corked = false
-				if err := c.tr.uncork(); err != nil {
+				if err := c.tr.out.uncork(); err != nil {
 					c.writeFailed(err)
 				}
 			}
@@ -97,7 +144,7 @@ func (c *Conn) writeLoop() {
 			continue
 		}
 		if c.tr != nil && !corked {
-			c.tr.cork()
+			c.tr.out.cork()
 			corked = true
 		}
 		err := c.ws.Write(c.ctx, websocket.MessageBinary, *b)

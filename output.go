@@ -1,0 +1,249 @@
+package wsstream
+
+import (
+	"net"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// output is the write side of a transport. Every byte coder/websocket
+// writes goes through it, in order.
+//
+// Corking: while the Conn's writing goroutine sends a burst of messages,
+// what coder/websocket flushes is gathered and handed on with one system
+// call per corkSize bytes, instead of one per 4 KiB of coder's buffer
+// (through which it masks a client's frames) plus one per frame header.
+// Frames the read loop writes meanwhile (pongs, a close frame) are
+// gathered behind, in order.
+//
+// Never blocking: where the connection gives access to its socket (TCP,
+// not TLS), bytes are handed on with one non-blocking write; what the
+// socket does not take is queued, and a flusher goroutine, which exists
+// only while the queue is not empty, writes it out. So a Write can send
+// from its own goroutine without ever blocking on the socket, and a pong
+// never holds coder/websocket's write lock for long. The queue is bounded
+// by queueLimit: past it, coder/websocket's writes wait for the flusher.
+type output struct {
+	conn net.Conn
+	// raw is the socket, or nil when the connection has none to give
+	// (TLS, wrapped connections): then bytes are written with blocking
+	// writes, and never queued.
+	raw syscall.RawConn
+
+	mu      sync.Mutex // guards every field below; held while writing to raw
+	corked  bool
+	gather  *[]byte // bytes gathered while corked; from the pool, nil otherwise
+	queued  *[]byte // bytes waiting for the flusher; from the pool, nil otherwise
+	spare   *[]byte // the flusher's batch, reused
+	flusher bool    // a flusher goroutine runs; set while queued is not empty
+	err     error   // the first write error; every later write fails with it
+
+	// try* are the arguments and results of tryFn, bound once so that a
+	// non-blocking write does not allocate. Guarded by mu.
+	tryBuf []byte
+	tryN   int
+	tryErr error
+	tryFn  func(fd uintptr) bool
+
+	// spaceCh (buffer 1) tells a writer waiting for the queue that the
+	// flusher wrote a batch; idleCh (buffer 1) that it exited.
+	spaceCh chan struct{}
+	idleCh  chan struct{}
+}
+
+// corkSize is how many corked bytes are gathered before they are handed
+// on: two messages of DefaultMaxMessageSize with their headers fit.
+const corkSize = 2*DefaultMaxMessageSize + 64
+
+// queueLimit bounds the bytes waiting for the flusher before writers
+// wait: a write budget and a few cork loads, or pongs to a ping flood.
+const queueLimit = DefaultWriteBufferSize + 2*corkSize
+
+func (o *output) init(nc net.Conn) {
+	o.conn = nc
+	o.spaceCh = make(chan struct{}, 1)
+	o.idleCh = make(chan struct{}, 1)
+	if sc, ok := nc.(syscall.Conn); ok && rawWriteSupported {
+		if raw, err := sc.SyscallConn(); err == nil {
+			o.raw = raw
+			o.tryFn = o.tryOnce
+		}
+	}
+}
+
+// write hands p on, or gathers it while corked. It waits, before it
+// changes anything, while the flusher's queue is full.
+func (o *output) write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for o.flusher && len(*o.queued) >= queueLimit && o.err == nil {
+		o.mu.Unlock()
+		<-o.spaceCh
+		o.mu.Lock()
+	}
+	if o.err != nil {
+		return 0, o.err
+	}
+	if o.corked {
+		if len(*o.gather)+len(p) > corkSize {
+			if err := o.handOnLocked(*o.gather); err != nil {
+				return 0, err
+			}
+			*o.gather = (*o.gather)[:0]
+		}
+		if len(p) < corkSize {
+			*o.gather = append(*o.gather, p...)
+			return len(p), nil
+		}
+	}
+	if err := o.handOnLocked(p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// handOnLocked sends p on its way, in order after everything before it:
+// a blocking write without raw; otherwise one non-blocking write when
+// nothing is queued, and the rest queued for the flusher. It never
+// releases o.mu, which must be held; the queue may exceed queueLimit by
+// what one call adds.
+func (o *output) handOnLocked(p []byte) error {
+	if len(p) == 0 || o.err != nil {
+		return o.err
+	}
+	if o.raw == nil {
+		_, o.err = o.conn.Write(p)
+		return o.err
+	}
+	if o.flusher {
+		*o.queued = append(*o.queued, p...)
+		return nil
+	}
+	n, err := o.tryWriteLocked(p)
+	if err != nil {
+		o.err = err
+		return err
+	}
+	if p = p[n:]; len(p) > 0 {
+		o.flusher = true
+		o.queued = getBuf(queueLimit)
+		*o.queued = append((*o.queued)[:0], p...)
+		go o.flush()
+	}
+	return nil
+}
+
+// tryWriteLocked writes what the socket takes of p at once, without
+// blocking. o.mu must be held.
+func (o *output) tryWriteLocked(p []byte) (int, error) {
+	o.tryBuf, o.tryN, o.tryErr = p, 0, nil
+	if err := o.raw.Write(o.tryFn); err != nil {
+		return 0, err
+	}
+	o.tryBuf = nil
+	return o.tryN, o.tryErr
+}
+
+// tryOnce is tryFn: one write system call, whatever it does.
+func (o *output) tryOnce(fd uintptr) bool {
+	n, err := rawWrite(fd, o.tryBuf)
+	if err == syscall.EAGAIN || err == syscall.EWOULDBLOCK || err == syscall.EINTR {
+		n, err = 0, nil
+	}
+	o.tryN, o.tryErr = max(n, 0), err
+	return true
+}
+
+// flush is the flusher: it writes the queue out, batch by batch, with
+// blocking writes, until it is empty or a write fails.
+func (o *output) flush() {
+	o.mu.Lock()
+	for len(*o.queued) > 0 && o.err == nil {
+		batch := o.queued
+		if o.spare == nil {
+			o.spare = getBuf(queueLimit)
+		}
+		o.queued, o.spare = o.spare, nil
+		*o.queued = (*o.queued)[:0]
+		o.mu.Unlock()
+		_, err := o.conn.Write(*batch)
+		notify(o.spaceCh)
+		o.mu.Lock()
+		o.spare = batch
+		if err != nil && o.err == nil {
+			o.err = err
+		}
+	}
+	o.flusher = false
+	putBuf(o.queued)
+	o.queued = nil
+	if o.spare != nil {
+		putBuf(o.spare)
+		o.spare = nil
+	}
+	o.mu.Unlock()
+	notify(o.spaceCh)
+	notify(o.idleCh)
+}
+
+// cork starts gathering writes.
+func (o *output) cork() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.corked = true
+	if o.gather == nil {
+		o.gather = getBuf(corkSize)
+		*o.gather = (*o.gather)[:0]
+	}
+}
+
+// uncork hands on what was gathered and stops gathering. It returns the
+// first write error of the connection.
+func (o *output) uncork() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.gather != nil {
+		o.handOnLocked(*o.gather)
+		putBuf(o.gather)
+		o.gather = nil
+	}
+	o.corked = false
+	return o.err
+}
+
+// busy reports whether bytes wait for the socket in the flusher's queue.
+func (o *output) busy() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.flusher
+}
+
+// waitIdle waits until no flusher runs, or timeoutCh fires (nil: no
+// timeout). It reports whether no flusher runs.
+func (o *output) waitIdle(timeoutCh <-chan time.Time) bool {
+	for o.busy() {
+		select {
+		case <-o.idleCh:
+		case <-timeoutCh:
+			return !o.busy()
+		}
+	}
+	return true
+}
+
+// drain writes out what is gathered or queued within timeout, for Close:
+// a blocking write that is still in progress means the socket is stuck,
+// and drain does not wait for it.
+func (o *output) drain(timeout time.Duration) {
+	if !o.mu.TryLock() {
+		return
+	}
+	o.conn.SetWriteDeadline(time.Now().Add(timeout))
+	if o.gather != nil && len(*o.gather) > 0 {
+		o.handOnLocked(*o.gather)
+		*o.gather = (*o.gather)[:0]
+	}
+	o.mu.Unlock()
+	o.waitIdle(nil) // the write deadline ends the flusher's last write
+}
