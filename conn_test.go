@@ -21,47 +21,6 @@ import (
 	"github.com/wsstream/wsstream/internal/faultproxy"
 )
 
-func randBytes(rng *rand.Rand, n int) []byte {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(rng.Uint32())
-	}
-	return b
-}
-
-// writeRandomly writes data to w in chunks of random size.
-func writeRandomly(rng *rand.Rand, w io.Writer, data []byte) error {
-	for len(data) > 0 {
-		n := min(len(data), 1+rng.IntN(100<<10))
-		if _, err := w.Write(data[:n]); err != nil {
-			return err
-		}
-		data = data[n:]
-	}
-	return nil
-}
-
-// readAllExact reads until an error and requires that error to be a bare
-// io.EOF.
-func readAllExact(t *testing.T, r io.Reader) []byte {
-	t.Helper()
-	var got bytes.Buffer
-	buf := make([]byte, 7919) // odd size: reads do not line up with messages
-	for {
-		n, err := r.Read(buf)
-		if n == 0 && err == nil {
-			t.Fatal("Read returned 0, nil")
-		}
-		got.Write(buf[:n])
-		if err == io.EOF {
-			return got.Bytes()
-		}
-		if err != nil {
-			t.Fatalf("Read: %v (after %d bytes), want data then a bare io.EOF", err, got.Len())
-		}
-	}
-}
-
 // TestDataWrittenBeforeCloseArrives writes random data in random chunks and
 // closes at once: the peer must read every byte, then io.EOF.
 func TestDataWrittenBeforeCloseArrives(t *testing.T) {

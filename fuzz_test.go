@@ -11,8 +11,6 @@ package wsstream
 import (
 	"bufio"
 	"context"
-	"crypto/sha1"
-	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -469,10 +467,4 @@ func fuzzCheck(t *testing.T, e *fuzzEnd, b []byte) {
 		}
 	}
 	e.readN += int64(len(b))
-}
-
-// wsAcceptKey is the Sec-WebSocket-Accept for key.
-func wsAcceptKey(key string) string {
-	sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
-	return base64.StdEncoding.EncodeToString(sum[:])
 }

@@ -29,7 +29,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -65,72 +64,6 @@ func interopProgram(t *testing.T, name string, places ...string) string {
 	}
 	interopMissing(t, "the program "+name)
 	return ""
-}
-
-// startProcess starts cmd in a process group of its own and kills the
-// whole group when the test ends, so that no child (a browser's renderers,
-// nginx's workers) outlives the test. Processes that left the group (a
-// browser's crash handlers start sessions of their own) are found by
-// marker, a string unique to this test in their command lines, and
-// killed too. Its stderr is logged if the test fails. The returned
-// channel yields cmd.Wait's result.
-func startProcess(t *testing.T, cmd *exec.Cmd, marker string) <-chan error {
-	t.Helper()
-	var stderr lockedBuffer
-	cmd.Stderr = &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", cmd.Path, err)
-	}
-	waitCh := make(chan error, 1)
-	exited := make(chan struct{})
-	go func() {
-		waitCh <- cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-		if marker != "" {
-			killMarked(t, marker)
-		}
-		if t.Failed() {
-			t.Logf("stderr of %s:\n%s", filepath.Base(cmd.Path), stderr.String())
-		}
-	})
-	return waitCh
-}
-
-// killMarked kills every process whose command line contains marker and
-// waits until none is left.
-func killMarked(t *testing.T, marker string) {
-	t.Helper()
-	for start := time.Now(); ; {
-		left := 0
-		dirs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-		for _, f := range dirs {
-			b, err := os.ReadFile(f)
-			if err != nil || !bytes.Contains(b, []byte(marker)) {
-				continue
-			}
-			pid, err := strconv.Atoi(filepath.Base(filepath.Dir(f)))
-			if err != nil || pid == os.Getpid() {
-				continue
-			}
-			left++
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-		if left == 0 {
-			return
-		}
-		// A killed process keeps its command line until it is reaped
-		// (by init, as its parent is gone): wait for that, briefly.
-		if time.Since(start) > 5*time.Second {
-			t.Errorf("%d processes with %q in their command line are still there", left, marker)
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // interopExchange writes total bytes of stream sendSeed to c in chunks of
