@@ -135,12 +135,33 @@ func newServerWithRawClient(t testing.TB, opts *AcceptOptions) (*Conn, *websocke
 	return c, ws
 }
 
+// randBytes returns n bytes of the test stream (fillPattern) whose seed
+// is drawn from rng: every test's data comes from that one generator, so
+// any of it can be checked at any offset.
 func randBytes(rng *rand.Rand, n int) []byte {
 	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(rng.Uint32())
-	}
+	fillPattern(b, rng.Uint32(), 0)
 	return b
+}
+
+// patternByte is byte off of the test stream seed: a hash, so that a
+// byte lost, repeated or moved is noticed, and cheap to recompute at any
+// offset. testdata/interop/pattern.js computes the same bytes.
+func patternByte(seed uint32, off int64) byte {
+	h := uint32(off) ^ seed*0x9e3779b9
+	h ^= h >> 16
+	h *= 0x85ebca6b
+	h ^= h >> 13
+	h *= 0xc2b2ae35
+	h ^= h >> 16
+	return byte(h)
+}
+
+// fillPattern fills b with the bytes of stream seed from offset off.
+func fillPattern(b []byte, seed uint32, off int64) {
+	for i := range b {
+		b[i] = patternByte(seed, off+int64(i))
+	}
 }
 
 // writeRandomly writes data to w in chunks of random size.
@@ -290,26 +311,6 @@ func killMarked(t *testing.T, marker string) {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// patternByte is byte off of the test stream seed: a hash, so that a
-// byte lost, repeated or moved is noticed, and cheap to recompute at any
-// offset. testdata/interop/pattern.js computes the same bytes.
-func patternByte(seed uint32, off int64) byte {
-	h := uint32(off) ^ seed*0x9e3779b9
-	h ^= h >> 16
-	h *= 0x85ebca6b
-	h ^= h >> 13
-	h *= 0xc2b2ae35
-	h ^= h >> 16
-	return byte(h)
-}
-
-// fillPattern fills b with the bytes of stream seed from offset off.
-func fillPattern(b []byte, seed uint32, off int64) {
-	for i := range b {
-		b[i] = patternByte(seed, off+int64(i))
 	}
 }
 
