@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -47,7 +48,7 @@ func TestDataWrittenBeforeCloseArrives(t *testing.T) {
 					errc <- w.Close()
 				}()
 				got := readAllExact(t, r)
-				if err := <-errc; err != nil {
+				if err := recv(t, errc); err != nil {
 					t.Fatalf("round %d: write and Close: %v", round, err)
 				}
 				if !bytes.Equal(got, want) {
@@ -184,7 +185,7 @@ func TestTimeoutsKeepStreamIntact(t *testing.T) {
 			readTimeouts++
 		}
 	}
-	if err := <-done; err != nil {
+	if err := recv(t, done); err != nil {
 		t.Fatalf("writer: %v", err)
 	}
 	if writeTimeouts == 0 || readTimeouts == 0 {
@@ -239,7 +240,7 @@ func TestMovingDeadlineWakesBlockedCalls(t *testing.T) {
 	client.SetDeadline(time.Now().Add(time.Hour))
 	client.SetDeadline(time.Now().Add(50 * time.Millisecond))
 	for _, ch := range []chan error{readErr, writeErr} {
-		if err := <-ch; !errors.Is(err, os.ErrDeadlineExceeded) {
+		if err := recv(t, ch); !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("blocked call returned %v, want a timeout", err)
 		}
 	}
@@ -344,7 +345,7 @@ func TestFloodIsBounded(t *testing.T) {
 		read += int64(n)
 	}
 	peer.CloseNow()
-	<-writerDone
+	recv(t, writerDone)
 }
 
 func TestConnectionLost(t *testing.T) {
@@ -416,11 +417,11 @@ func TestCloseUnblocksAndIsIdempotent(t *testing.T) {
 		}()
 	}
 	for range 2 {
-		if err := <-errs; !errors.Is(err, net.ErrClosed) {
+		if err := recv(t, errs); !errors.Is(err, net.ErrClosed) {
 			t.Fatalf("pending call returned %v, want net.ErrClosed", err)
 		}
 	}
-	wg.Wait()
+	waitGroup(t, &wg)
 	if err := client.Close(); err != nil {
 		t.Fatalf("second Close = %v", err)
 	}
@@ -446,28 +447,30 @@ func TestAddresses(t *testing.T) {
 
 func TestWriteMessageSize(t *testing.T) {
 	for _, max := range []int{0, 1000} {
-		c, peer := newClientWithRawServer(t, &DialOptions{Options: Options{MaxMessageSize: max}})
-		want := max
-		if want == 0 {
-			want = DefaultMaxMessageSize
-		}
-		data := randBytes(rand.New(rand.NewPCG(1, 2)), 200<<10)
-		go c.Write(data)
-		var got []byte
-		for len(got) < len(data) {
-			// The raw peer keeps coder/websocket's default read limit.
-			typ, msg, err := peer.Read(testContext(t))
-			if err != nil {
-				t.Fatal(err)
+		t.Run(fmt.Sprintf("MaxMessageSize=%d", max), func(t *testing.T) {
+			c, peer := newClientWithRawServer(t, &DialOptions{Options: Options{MaxMessageSize: max}})
+			want := max
+			if want == 0 {
+				want = DefaultMaxMessageSize
 			}
-			if typ != websocket.MessageBinary || len(msg) > want || len(msg) == 0 {
-				t.Fatalf("message of type %v and %d bytes, want binary of 1 to %d bytes", typ, len(msg), want)
+			data := randBytes(rand.New(rand.NewPCG(1, 2)), 200<<10)
+			go c.Write(data)
+			var got []byte
+			for len(got) < len(data) {
+				// The raw peer keeps coder/websocket's default read limit.
+				typ, msg, err := peer.Read(testContext(t))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if typ != websocket.MessageBinary || len(msg) > want || len(msg) == 0 {
+					t.Fatalf("message of type %v and %d bytes, want binary of 1 to %d bytes", typ, len(msg), want)
+				}
+				got = append(got, msg...)
 			}
-			got = append(got, msg...)
-		}
-		if !bytes.Equal(got, data) {
-			t.Fatal("data differs")
-		}
+			if !bytes.Equal(got, data) {
+				t.Fatal("data differs")
+			}
+		})
 	}
 }
 
@@ -511,7 +514,7 @@ func TestNew(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := New(ws, nil)
-	server := <-accepted
+	server := recv(t, accepted)
 	defer closeBoth(client, server)
 	if server.LocalAddr() != laddr || client.LocalAddr().Network() != "websocket" {
 		t.Fatalf("addresses %v and %v, want the supplied one and a placeholder", server.LocalAddr(), client.LocalAddr())
@@ -567,7 +570,7 @@ func TestKeepalive(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		server := <-accepted
+		server := recv(t, accepted)
 		defer closeBoth(client, server)
 		events := client.Subscribe(SubscribeOptions{Filter: func(e Event) bool {
 			_, pong := e.(PongEvent)
@@ -618,9 +621,11 @@ func TestCloseWithInvalidStatus(t *testing.T) {
 		{5000, ""},
 		{websocket.StatusNormalClosure, strings.Repeat("x", 124)},
 	} {
-		if err := client.CloseWithStatus(tc.code, tc.reason); err == nil {
-			t.Errorf("CloseWithStatus(%d, %d-byte reason) = nil, want an error", tc.code, len(tc.reason))
-		}
+		t.Run(fmt.Sprintf("%d/%d-byte reason", tc.code, len(tc.reason)), func(t *testing.T) {
+			if err := client.CloseWithStatus(tc.code, tc.reason); err == nil {
+				t.Errorf("CloseWithStatus(%d, %d-byte reason) = nil, want an error", tc.code, len(tc.reason))
+			}
+		})
 	}
 	// The Conn is still open and usable.
 	if _, err := client.Write([]byte("ok")); err != nil {

@@ -169,7 +169,7 @@ func BenchmarkStuckSubscriber(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			if err := <-done; err != nil {
+			if err := recv(b, done); err != nil {
 				b.Fatal(err)
 			}
 		})

@@ -122,8 +122,8 @@ func FuzzIncomingBytes(f *testing.F) {
 		// run out of ports.
 		p.conn.(*net.TCPConn).SetLinger(0)
 		p.conn.Close()
-		<-sent
-		<-drained
+		recv(t, sent)
+		recv(t, drained)
 	})
 }
 
@@ -181,7 +181,7 @@ func (a *fuzzAcceptor) connect(t *testing.T, text bool) (*rawPeer, *Conn) {
 	}
 	nc.SetDeadline(time.Time{})
 	t.Cleanup(func() { nc.Close() })
-	c := <-a.accepted
+	c := recv(t, a.accepted)
 	if c == nil {
 		t.Fatal("Accept failed")
 	}
@@ -427,7 +427,7 @@ func FuzzStreamIntegrity(f *testing.F) {
 				e.c.SetDeadline(time.Now().Add(2 * time.Millisecond))
 			}()
 		}
-		wg.Wait()
+		waitGroup(t, &wg)
 		if t.Failed() {
 			return
 		}
@@ -454,7 +454,7 @@ func FuzzStreamIntegrity(f *testing.F) {
 				}
 			}()
 		}
-		wg.Wait()
+		waitGroup(t, &wg)
 	})
 }
 

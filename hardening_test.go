@@ -214,7 +214,7 @@ func TestAcceptRefusesWriterThatCannotHijack(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusNotImplemented {
 		t.Fatalf("Dial: %v, %v; want an error with status 501", resp, err)
 	}
-	if err := <-errCh; !errors.Is(err, ErrHijackUnsupported) {
+	if err := recv(t, errCh); !errors.Is(err, ErrHijackUnsupported) {
 		t.Fatalf("Accept: %v, want ErrHijackUnsupported", err)
 	}
 }

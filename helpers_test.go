@@ -33,6 +33,32 @@ func testContext(t testing.TB) context.Context {
 	return ctx
 }
 
+// recv returns the next value sent on ch, or the zero value if ch is
+// closed, and fails the test if neither happens within testTimeout. Call
+// it from the test's goroutine (or a Cleanup), like t.Fatal.
+func recv[T any](t testing.TB, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(testTimeout):
+		t.Fatalf("nothing received on a %T within %v", ch, testTimeout)
+		panic("unreachable")
+	}
+}
+
+// waitGroup waits for wg and fails the test if that takes longer than
+// testTimeout. Call it from the test's goroutine (or a Cleanup).
+func waitGroup(t testing.TB, wg *sync.WaitGroup) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	recv(t, done)
+}
+
 // server is an HTTP server on loopback whose handler is set per test.
 type server struct {
 	*httptest.Server
@@ -110,7 +136,7 @@ func newClientWithRawServer(t testing.TB, opts *DialOptions) (*Conn, *websocket.
 	if err != nil {
 		t.Fatalf("Dial: %v", err)
 	}
-	ws := <-accepted
+	ws := recv(t, accepted)
 	t.Cleanup(func() {
 		ws.CloseNow()
 		c.Close()
@@ -127,7 +153,7 @@ func newServerWithRawClient(t testing.TB, opts *AcceptOptions) (*Conn, *websocke
 	if err != nil {
 		t.Fatalf("websocket.Dial: %v", err)
 	}
-	c := <-accepted
+	c := recv(t, accepted)
 	t.Cleanup(func() {
 		ws.CloseNow()
 		c.Close()
@@ -238,8 +264,13 @@ func expectClosed(t *testing.T, s *Subscription) (before []Event, closed ClosedE
 	for {
 		switch e := nextEvent(t, s).(type) {
 		case ClosedEvent:
-			if _, ok := <-s.Events(); ok {
-				t.Fatal("an event after the ClosedEvent")
+			select {
+			case _, ok := <-s.Events():
+				if ok {
+					t.Fatal("an event after the ClosedEvent")
+				}
+			case <-time.After(testTimeout):
+				t.Fatalf("the event channel still open %v after the ClosedEvent", testTimeout)
 			}
 			return before, e
 		default:
@@ -271,7 +302,11 @@ func startProcess(t *testing.T, cmd *exec.Cmd, marker string) <-chan error {
 	}()
 	t.Cleanup(func() {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
+		select {
+		case <-exited:
+		case <-time.After(testTimeout):
+			t.Errorf("%s still running %v after SIGKILL", filepath.Base(cmd.Path), testTimeout)
+		}
 		if marker != "" {
 			killMarked(t, marker)
 		}

@@ -182,7 +182,7 @@ func TestHostilePingFlood(t *testing.T) {
 					t.Fatalf("frame %d: opcode %#x, payload %x; want the pong of ping %d", i, f.op, f.payload[:min(8, len(f.payload))], i)
 				}
 			}
-			if err := <-writeErr; err != nil {
+			if err := recv(t, writeErr); err != nil {
 				t.Fatalf("raw peer: %v", err)
 			}
 			got := make([]byte, len("after the flood"))
@@ -349,7 +349,7 @@ func TestHostileEndlessMessage(t *testing.T) {
 				off += int64(n)
 			}
 			close(stop)
-			if err := <-writerDone; err != nil {
+			if err := recv(t, writerDone); err != nil {
 				t.Fatalf("raw peer: %v", err)
 			}
 

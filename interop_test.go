@@ -84,8 +84,8 @@ func interopExchange(c *Conn, total int, sendSeed, recvSeed uint32) error {
 		}
 		werr <- nil
 	}()
-	c.SetReadDeadline(time.Now().Add(2 * testTimeout))
-	defer c.SetReadDeadline(time.Time{})
+	c.SetDeadline(time.Now().Add(2 * testTimeout))
+	defer c.SetDeadline(time.Time{})
 	buf := make([]byte, 32<<10)
 	want := make([]byte, len(buf))
 	var rerr error
@@ -305,7 +305,7 @@ func TestInteropBrowser(t *testing.T) {
 	case <-time.After(3 * testTimeout):
 		t.Fatal("the page did not report within a minute")
 	}
-	if err := <-served; err != nil {
+	if err := recv(t, served); err != nil {
 		t.Errorf("server: %v", err)
 	}
 	if res.Get("ok") != "true" || res.Get("received") != strconv.Itoa(total) {
@@ -453,7 +453,7 @@ func TestInteropNginx(t *testing.T) {
 		go func() { errs <- interopExchange(client, total, 51, 52) }()
 		go func() { errs <- interopExchange(server, total, 52, 51) }()
 		for range 2 {
-			if err := <-errs; err != nil {
+			if err := recv(t, errs); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -484,7 +484,7 @@ func TestInteropNginx(t *testing.T) {
 			}()
 		}
 		for range 2 {
-			if err := <-errs; !errors.Is(err, os.ErrDeadlineExceeded) {
+			if err := recv(t, errs); !errors.Is(err, os.ErrDeadlineExceeded) {
 				t.Fatalf("Read while idle: %v, want a timeout: the connection did not survive", err)
 			}
 		}
@@ -533,14 +533,14 @@ func TestInteropTLS(t *testing.T) {
 	if resp.TLS == nil {
 		t.Error("the handshake response did not come over TLS")
 	}
-	server := <-accepted
+	server := recv(t, accepted)
 	t.Cleanup(func() { closeBoth(client, server) })
 
 	errs := make(chan error, 2)
 	go func() { errs <- interopExchange(client, 2<<20, 61, 62) }()
 	go func() { errs <- interopExchange(server, 2<<20, 62, 61) }()
 	for range 2 {
-		if err := <-errs; err != nil {
+		if err := recv(t, errs); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -601,7 +601,7 @@ func TestInteropOrigin(t *testing.T) {
 				opts.HTTPHeader = http.Header{"Origin": {origin}}
 			}
 			c, resp, err := Dial(testContext(t), s.url, opts)
-			server := <-accepted
+			server := recv(t, accepted)
 			if !tc.ok {
 				if err == nil {
 					c.Close()

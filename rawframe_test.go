@@ -300,7 +300,7 @@ func newRawServer(t testing.TB, opts *DialOptions) (*rawPeer, *Conn) {
 		resc <- result{p, err}
 	}()
 	c, _, err := Dial(testContext(t), "ws://"+ln.Addr().String()+"/", opts)
-	res := <-resc
+	res := recv(t, resc)
 	if res.p != nil {
 		t.Cleanup(func() { res.p.conn.Close() })
 	}
