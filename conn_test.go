@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -20,47 +21,6 @@ import (
 
 	"github.com/wsstream/wsstream/internal/faultproxy"
 )
-
-func randBytes(rng *rand.Rand, n int) []byte {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(rng.Uint32())
-	}
-	return b
-}
-
-// writeRandomly writes data to w in chunks of random size.
-func writeRandomly(rng *rand.Rand, w io.Writer, data []byte) error {
-	for len(data) > 0 {
-		n := min(len(data), 1+rng.IntN(100<<10))
-		if _, err := w.Write(data[:n]); err != nil {
-			return err
-		}
-		data = data[n:]
-	}
-	return nil
-}
-
-// readAllExact reads until an error and requires that error to be a bare
-// io.EOF.
-func readAllExact(t *testing.T, r io.Reader) []byte {
-	t.Helper()
-	var got bytes.Buffer
-	buf := make([]byte, 7919) // odd size: reads do not line up with messages
-	for {
-		n, err := r.Read(buf)
-		if n == 0 && err == nil {
-			t.Fatal("Read returned 0, nil")
-		}
-		got.Write(buf[:n])
-		if err == io.EOF {
-			return got.Bytes()
-		}
-		if err != nil {
-			t.Fatalf("Read: %v (after %d bytes), want data then a bare io.EOF", err, got.Len())
-		}
-	}
-}
 
 // TestDataWrittenBeforeCloseArrives writes random data in random chunks and
 // closes at once: the peer must read every byte, then io.EOF.
@@ -88,7 +48,7 @@ func TestDataWrittenBeforeCloseArrives(t *testing.T) {
 					errc <- w.Close()
 				}()
 				got := readAllExact(t, r)
-				if err := <-errc; err != nil {
+				if err := recv(t, errc); err != nil {
 					t.Fatalf("round %d: write and Close: %v", round, err)
 				}
 				if !bytes.Equal(got, want) {
@@ -225,7 +185,7 @@ func TestTimeoutsKeepStreamIntact(t *testing.T) {
 			readTimeouts++
 		}
 	}
-	if err := <-done; err != nil {
+	if err := recv(t, done); err != nil {
 		t.Fatalf("writer: %v", err)
 	}
 	if writeTimeouts == 0 || readTimeouts == 0 {
@@ -280,7 +240,7 @@ func TestMovingDeadlineWakesBlockedCalls(t *testing.T) {
 	client.SetDeadline(time.Now().Add(time.Hour))
 	client.SetDeadline(time.Now().Add(50 * time.Millisecond))
 	for _, ch := range []chan error{readErr, writeErr} {
-		if err := <-ch; !errors.Is(err, os.ErrDeadlineExceeded) {
+		if err := recv(t, ch); !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("blocked call returned %v, want a timeout", err)
 		}
 	}
@@ -385,7 +345,7 @@ func TestFloodIsBounded(t *testing.T) {
 		read += int64(n)
 	}
 	peer.CloseNow()
-	<-writerDone
+	recv(t, writerDone)
 }
 
 func TestConnectionLost(t *testing.T) {
@@ -457,11 +417,11 @@ func TestCloseUnblocksAndIsIdempotent(t *testing.T) {
 		}()
 	}
 	for range 2 {
-		if err := <-errs; !errors.Is(err, net.ErrClosed) {
+		if err := recv(t, errs); !errors.Is(err, net.ErrClosed) {
 			t.Fatalf("pending call returned %v, want net.ErrClosed", err)
 		}
 	}
-	wg.Wait()
+	waitGroup(t, &wg)
 	if err := client.Close(); err != nil {
 		t.Fatalf("second Close = %v", err)
 	}
@@ -487,28 +447,30 @@ func TestAddresses(t *testing.T) {
 
 func TestWriteMessageSize(t *testing.T) {
 	for _, max := range []int{0, 1000} {
-		c, peer := newClientWithRawServer(t, &DialOptions{Options: Options{MaxMessageSize: max}})
-		want := max
-		if want == 0 {
-			want = DefaultMaxMessageSize
-		}
-		data := randBytes(rand.New(rand.NewPCG(1, 2)), 200<<10)
-		go c.Write(data)
-		var got []byte
-		for len(got) < len(data) {
-			// The raw peer keeps coder/websocket's default read limit.
-			typ, msg, err := peer.Read(testContext(t))
-			if err != nil {
-				t.Fatal(err)
+		t.Run(fmt.Sprintf("MaxMessageSize=%d", max), func(t *testing.T) {
+			c, peer := newClientWithRawServer(t, &DialOptions{Options: Options{MaxMessageSize: max}})
+			want := max
+			if want == 0 {
+				want = DefaultMaxMessageSize
 			}
-			if typ != websocket.MessageBinary || len(msg) > want || len(msg) == 0 {
-				t.Fatalf("message of type %v and %d bytes, want binary of 1 to %d bytes", typ, len(msg), want)
+			data := randBytes(rand.New(rand.NewPCG(1, 2)), 200<<10)
+			go c.Write(data)
+			var got []byte
+			for len(got) < len(data) {
+				// The raw peer keeps coder/websocket's default read limit.
+				typ, msg, err := peer.Read(testContext(t))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if typ != websocket.MessageBinary || len(msg) > want || len(msg) == 0 {
+					t.Fatalf("message of type %v and %d bytes, want binary of 1 to %d bytes", typ, len(msg), want)
+				}
+				got = append(got, msg...)
 			}
-			got = append(got, msg...)
-		}
-		if !bytes.Equal(got, data) {
-			t.Fatal("data differs")
-		}
+			if !bytes.Equal(got, data) {
+				t.Fatal("data differs")
+			}
+		})
 	}
 }
 
@@ -552,7 +514,7 @@ func TestNew(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := New(ws, nil)
-	server := <-accepted
+	server := recv(t, accepted)
 	defer closeBoth(client, server)
 	if server.LocalAddr() != laddr || client.LocalAddr().Network() != "websocket" {
 		t.Fatalf("addresses %v and %v, want the supplied one and a placeholder", server.LocalAddr(), client.LocalAddr())
@@ -608,7 +570,7 @@ func TestKeepalive(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		server := <-accepted
+		server := recv(t, accepted)
 		defer closeBoth(client, server)
 		events := client.Subscribe(SubscribeOptions{Filter: func(e Event) bool {
 			_, pong := e.(PongEvent)
@@ -659,9 +621,11 @@ func TestCloseWithInvalidStatus(t *testing.T) {
 		{5000, ""},
 		{websocket.StatusNormalClosure, strings.Repeat("x", 124)},
 	} {
-		if err := client.CloseWithStatus(tc.code, tc.reason); err == nil {
-			t.Errorf("CloseWithStatus(%d, %d-byte reason) = nil, want an error", tc.code, len(tc.reason))
-		}
+		t.Run(fmt.Sprintf("%d/%d-byte reason", tc.code, len(tc.reason)), func(t *testing.T) {
+			if err := client.CloseWithStatus(tc.code, tc.reason); err == nil {
+				t.Errorf("CloseWithStatus(%d, %d-byte reason) = nil, want an error", tc.code, len(tc.reason))
+			}
+		})
 	}
 	// The Conn is still open and usable.
 	if _, err := client.Write([]byte("ok")); err != nil {

@@ -33,7 +33,7 @@ func TestDialerHTTP(t *testing.T) {
 	go func() { served <- srv.Serve(ln) }()
 	t.Cleanup(func() {
 		srv.Close() // closes ln and the Conns being served
-		<-served
+		recv(t, served)
 	})
 
 	d := &Dialer{URL: "ws://" + ln.Addr().String() + "/"}
@@ -69,14 +69,23 @@ func TestDialerHTTP(t *testing.T) {
 // TestDialerError checks that failures return a nil net.Conn interface,
 // not a nil *Conn in one, with Dial's error.
 func TestDialerError(t *testing.T) {
-	for _, d := range []*Dialer{{URL: "ws://" + closedAddr(t) + "/"}, {}} {
-		c, err := d.DialContext(testContext(t), "tcp", "ignored:80")
-		if c != nil || err == nil {
-			t.Errorf("Dialer{URL: %q}.DialContext: %#v, %v; want a nil net.Conn and an error", d.URL, c, err)
-		}
-		c, err = d.DialAddr(testContext(t), "ignored:80")
-		if c != nil || err == nil {
-			t.Errorf("Dialer{URL: %q}.DialAddr: %#v, %v; want a nil net.Conn and an error", d.URL, c, err)
-		}
+	for _, tc := range []struct {
+		name string
+		d    *Dialer
+	}{
+		{"ClosedPort", &Dialer{URL: "ws://" + closedAddr(t) + "/"}},
+		{"NoURL", &Dialer{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := tc.d
+			c, err := d.DialContext(testContext(t), "tcp", "ignored:80")
+			if c != nil || err == nil {
+				t.Errorf("Dialer{URL: %q}.DialContext: %#v, %v; want a nil net.Conn and an error", d.URL, c, err)
+			}
+			c, err = d.DialAddr(testContext(t), "ignored:80")
+			if c != nil || err == nil {
+				t.Errorf("Dialer{URL: %q}.DialAddr: %#v, %v; want a nil net.Conn and an error", d.URL, c, err)
+			}
+		})
 	}
 }

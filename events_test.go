@@ -13,39 +13,6 @@ import (
 	"github.com/coder/websocket"
 )
 
-// nextEvent returns the next event of s that is not a ping or pong of
-// keepalive, failing the test if none comes in time.
-func nextEvent(t *testing.T, s *Subscription) Event {
-	t.Helper()
-	select {
-	case e, ok := <-s.Events():
-		if !ok {
-			t.Fatal("the event channel closed early")
-		}
-		return e
-	case <-time.After(testTimeout):
-		t.Fatal("no event")
-		return nil
-	}
-}
-
-// expectClosed reads events until the ClosedEvent, checks that it is the
-// last one, and returns the events before it.
-func expectClosed(t *testing.T, s *Subscription) (before []Event, closed ClosedEvent) {
-	t.Helper()
-	for {
-		switch e := nextEvent(t, s).(type) {
-		case ClosedEvent:
-			if _, ok := <-s.Events(); ok {
-				t.Fatal("an event after the ClosedEvent")
-			}
-			return before, e
-		default:
-			before = append(before, e)
-		}
-	}
-}
-
 func TestEventsPingAndPong(t *testing.T) {
 	c, peer := newServerWithRawClient(t, nil)
 	s := c.Subscribe(SubscribeOptions{})
@@ -202,7 +169,7 @@ func BenchmarkStuckSubscriber(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			if err := <-done; err != nil {
+			if err := recv(b, done); err != nil {
 				b.Fatal(err)
 			}
 		})

@@ -476,7 +476,7 @@ func TestFaults(t *testing.T) {
 				bound = tc.bound
 			}
 			timer := time.AfterFunc(bound, func() { close(stop) })
-			wg.Wait()
+			waitGroup(t, &wg)
 			timer.Stop()
 			elapsed := time.Since(start)
 
@@ -525,7 +525,11 @@ func TestFaults(t *testing.T) {
 					defer cwg.Done()
 					var err error
 					if name == tc.closer {
-						err = <-closeErrs
+						select {
+						case err = <-closeErrs:
+						case <-time.After(testTimeout):
+							err = fmt.Errorf("Close did not return within %v", testTimeout)
+						}
 					} else {
 						err = e.c.Close()
 					}
@@ -542,7 +546,7 @@ func TestFaults(t *testing.T) {
 					t.Logf("%s: Close: %v", name, err)
 				}()
 			}
-			cwg.Wait()
+			waitGroup(t, &cwg)
 
 			if tc.writer != "" {
 				w := ends[tc.writer]

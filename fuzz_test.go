@@ -11,8 +11,6 @@ package wsstream
 import (
 	"bufio"
 	"context"
-	"crypto/sha1"
-	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -124,8 +122,8 @@ func FuzzIncomingBytes(f *testing.F) {
 		// run out of ports.
 		p.conn.(*net.TCPConn).SetLinger(0)
 		p.conn.Close()
-		<-sent
-		<-drained
+		recv(t, sent)
+		recv(t, drained)
 	})
 }
 
@@ -183,7 +181,7 @@ func (a *fuzzAcceptor) connect(t *testing.T, text bool) (*rawPeer, *Conn) {
 	}
 	nc.SetDeadline(time.Time{})
 	t.Cleanup(func() { nc.Close() })
-	c := <-a.accepted
+	c := recv(t, a.accepted)
 	if c == nil {
 		t.Fatal("Accept failed")
 	}
@@ -429,7 +427,7 @@ func FuzzStreamIntegrity(f *testing.F) {
 				e.c.SetDeadline(time.Now().Add(2 * time.Millisecond))
 			}()
 		}
-		wg.Wait()
+		waitGroup(t, &wg)
 		if t.Failed() {
 			return
 		}
@@ -456,7 +454,7 @@ func FuzzStreamIntegrity(f *testing.F) {
 				}
 			}()
 		}
-		wg.Wait()
+		waitGroup(t, &wg)
 	})
 }
 
@@ -469,10 +467,4 @@ func fuzzCheck(t *testing.T, e *fuzzEnd, b []byte) {
 		}
 	}
 	e.readN += int64(len(b))
-}
-
-// wsAcceptKey is the Sec-WebSocket-Accept for key.
-func wsAcceptKey(key string) string {
-	sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
-	return base64.StdEncoding.EncodeToString(sum[:])
 }

@@ -71,7 +71,7 @@ func TestCloseWriteDeliversThenEOF(t *testing.T) {
 				t.Fatalf("b's Read after EOF: %v, want io.EOF", err)
 			}
 			close(bRead)
-			if err := <-aDone; err != nil {
+			if err := recv(t, aDone); err != nil {
 				t.Fatalf("a: %v", err)
 			}
 			if _, err := a.Write([]byte("x")); !errors.Is(err, ErrWriteClosed) {
@@ -84,7 +84,7 @@ func TestCloseWriteDeliversThenEOF(t *testing.T) {
 			if got := readAllExact(t, a); !bytes.Equal(got, fromB) {
 				t.Fatalf("a read %d bytes, want b's %d", len(got), len(fromB))
 			}
-			if err := <-bWrote; err != nil {
+			if err := recv(t, bWrote); err != nil {
 				t.Fatalf("b: %v", err)
 			}
 			if err := a.Close(); err != nil {

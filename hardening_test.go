@@ -3,7 +3,6 @@ package wsstream
 import (
 	"context"
 	"errors"
-	"io"
 	"math"
 	"net"
 	"net/http"
@@ -16,23 +15,6 @@ import (
 	"github.com/coder/websocket"
 )
 
-// roundTrip sends a few bytes from a to b and checks they arrive.
-func roundTrip(t *testing.T, a, b *Conn) {
-	t.Helper()
-	a.SetDeadline(time.Now().Add(testTimeout))
-	b.SetDeadline(time.Now().Add(testTimeout))
-	defer a.SetDeadline(time.Time{})
-	defer b.SetDeadline(time.Time{})
-	if _, err := a.Write([]byte("ping?")); err != nil {
-		t.Fatalf("Write: %v", err)
-	}
-	got := make([]byte, 5)
-	if _, err := io.ReadFull(b, got); err != nil || string(got) != "ping?" {
-		t.Fatalf("Read: %q, %v", got, err)
-	}
-}
-
-// TestPingWithEndedContextKeepsConn: a context that has ended never
 // reaches coder/websocket, which would drop the connection.
 func TestPingWithEndedContextKeepsConn(t *testing.T) {
 	client, server := newPair(t, pairOptions{})
@@ -232,7 +214,7 @@ func TestAcceptRefusesWriterThatCannotHijack(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusNotImplemented {
 		t.Fatalf("Dial: %v, %v; want an error with status 501", resp, err)
 	}
-	if err := <-errCh; !errors.Is(err, ErrHijackUnsupported) {
+	if err := recv(t, errCh); !errors.Is(err, ErrHijackUnsupported) {
 		t.Fatalf("Accept: %v, want ErrHijackUnsupported", err)
 	}
 }

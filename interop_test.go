@@ -29,7 +29,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -67,72 +66,6 @@ func interopProgram(t *testing.T, name string, places ...string) string {
 	return ""
 }
 
-// startProcess starts cmd in a process group of its own and kills the
-// whole group when the test ends, so that no child (a browser's renderers,
-// nginx's workers) outlives the test. Processes that left the group (a
-// browser's crash handlers start sessions of their own) are found by
-// marker, a string unique to this test in their command lines, and
-// killed too. Its stderr is logged if the test fails. The returned
-// channel yields cmd.Wait's result.
-func startProcess(t *testing.T, cmd *exec.Cmd, marker string) <-chan error {
-	t.Helper()
-	var stderr lockedBuffer
-	cmd.Stderr = &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", cmd.Path, err)
-	}
-	waitCh := make(chan error, 1)
-	exited := make(chan struct{})
-	go func() {
-		waitCh <- cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-		if marker != "" {
-			killMarked(t, marker)
-		}
-		if t.Failed() {
-			t.Logf("stderr of %s:\n%s", filepath.Base(cmd.Path), stderr.String())
-		}
-	})
-	return waitCh
-}
-
-// killMarked kills every process whose command line contains marker and
-// waits until none is left.
-func killMarked(t *testing.T, marker string) {
-	t.Helper()
-	for start := time.Now(); ; {
-		left := 0
-		dirs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-		for _, f := range dirs {
-			b, err := os.ReadFile(f)
-			if err != nil || !bytes.Contains(b, []byte(marker)) {
-				continue
-			}
-			pid, err := strconv.Atoi(filepath.Base(filepath.Dir(f)))
-			if err != nil || pid == os.Getpid() {
-				continue
-			}
-			left++
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-		if left == 0 {
-			return
-		}
-		// A killed process keeps its command line until it is reaped
-		// (by init, as its parent is gone): wait for that, briefly.
-		if time.Since(start) > 5*time.Second {
-			t.Errorf("%d processes with %q in their command line are still there", left, marker)
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // interopExchange writes total bytes of stream sendSeed to c in chunks of
 // random sizes while reading and checking total bytes of stream recvSeed.
 func interopExchange(c *Conn, total int, sendSeed, recvSeed uint32) error {
@@ -151,8 +84,8 @@ func interopExchange(c *Conn, total int, sendSeed, recvSeed uint32) error {
 		}
 		werr <- nil
 	}()
-	c.SetReadDeadline(time.Now().Add(2 * testTimeout))
-	defer c.SetReadDeadline(time.Time{})
+	c.SetDeadline(time.Now().Add(2 * testTimeout))
+	defer c.SetDeadline(time.Time{})
 	buf := make([]byte, 32<<10)
 	want := make([]byte, len(buf))
 	var rerr error
@@ -372,7 +305,7 @@ func TestInteropBrowser(t *testing.T) {
 	case <-time.After(3 * testTimeout):
 		t.Fatal("the page did not report within a minute")
 	}
-	if err := <-served; err != nil {
+	if err := recv(t, served); err != nil {
 		t.Errorf("server: %v", err)
 	}
 	if res.Get("ok") != "true" || res.Get("received") != strconv.Itoa(total) {
@@ -520,7 +453,7 @@ func TestInteropNginx(t *testing.T) {
 		go func() { errs <- interopExchange(client, total, 51, 52) }()
 		go func() { errs <- interopExchange(server, total, 52, 51) }()
 		for range 2 {
-			if err := <-errs; err != nil {
+			if err := recv(t, errs); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -551,7 +484,7 @@ func TestInteropNginx(t *testing.T) {
 			}()
 		}
 		for range 2 {
-			if err := <-errs; !errors.Is(err, os.ErrDeadlineExceeded) {
+			if err := recv(t, errs); !errors.Is(err, os.ErrDeadlineExceeded) {
 				t.Fatalf("Read while idle: %v, want a timeout: the connection did not survive", err)
 			}
 		}
@@ -600,14 +533,14 @@ func TestInteropTLS(t *testing.T) {
 	if resp.TLS == nil {
 		t.Error("the handshake response did not come over TLS")
 	}
-	server := <-accepted
+	server := recv(t, accepted)
 	t.Cleanup(func() { closeBoth(client, server) })
 
 	errs := make(chan error, 2)
 	go func() { errs <- interopExchange(client, 2<<20, 61, 62) }()
 	go func() { errs <- interopExchange(server, 2<<20, 62, 61) }()
 	for range 2 {
-		if err := <-errs; err != nil {
+		if err := recv(t, errs); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -668,7 +601,7 @@ func TestInteropOrigin(t *testing.T) {
 				opts.HTTPHeader = http.Header{"Origin": {origin}}
 			}
 			c, resp, err := Dial(testContext(t), s.url, opts)
-			server := <-accepted
+			server := recv(t, accepted)
 			if !tc.ok {
 				if err == nil {
 					c.Close()

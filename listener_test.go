@@ -232,7 +232,7 @@ func TestListenerClosesQueuedConns(t *testing.T) {
 		}
 		t.Cleanup(func() { ws.CloseNow() })
 		clients = append(clients, ws)
-		<-servedCh // queued: ServeHTTP has returned
+		recv(t, servedCh) // queued: ServeHTTP has returned
 	}
 	accepted := acceptConn(t, l) // the first one dialled
 	defer func() {
@@ -253,7 +253,7 @@ func TestListenerClosesQueuedConns(t *testing.T) {
 		t.Fatalf("Close: %v", err)
 	}
 	for range 2 {
-		err := <-readErrCh
+		err := recv(t, readErrCh)
 		if got := websocket.CloseStatus(err); got != websocket.StatusGoingAway {
 			t.Errorf("queued Conn's peer read %v (status %d), want status 1001", err, got)
 		}
@@ -275,7 +275,7 @@ func TestListenerClosesQueuedConns(t *testing.T) {
 	if err := accepted.Close(); err != nil {
 		t.Fatalf("closing the accepted Conn: %v", err)
 	}
-	if err := <-readErrCh; websocket.CloseStatus(err) != websocket.StatusNormalClosure {
+	if err := recv(t, readErrCh); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
 		t.Fatalf("peer of the accepted Conn read %v, want status 1000", err)
 	}
 }
@@ -321,7 +321,7 @@ func TestListenRoundTrip(t *testing.T) {
 	if _, err := io.ReadFull(client, got); err != nil {
 		t.Fatalf("ReadFull: %v", err)
 	}
-	if err := <-writeErrCh; err != nil {
+	if err := recv(t, writeErrCh); err != nil {
 		t.Fatalf("Write: %v", err)
 	}
 	if !bytes.Equal(got, want) {
@@ -330,7 +330,7 @@ func TestListenRoundTrip(t *testing.T) {
 	if err := client.Close(); err != nil {
 		t.Fatalf("client Close: %v", err)
 	}
-	if err := <-echoErrCh; err != nil {
+	if err := recv(t, echoErrCh); err != nil {
 		t.Fatalf("echo: %v, want a clean EOF", err)
 	}
 
@@ -366,7 +366,7 @@ func TestHTTPOverListener(t *testing.T) {
 	go func() { serveErrCh <- srv.Serve(l) }()
 	defer func() {
 		srv.Close()
-		if err := <-serveErrCh; !errors.Is(err, http.ErrServerClosed) {
+		if err := recv(t, serveErrCh); !errors.Is(err, http.ErrServerClosed) {
 			t.Errorf("Serve: %v, want http.ErrServerClosed", err)
 		}
 	}()

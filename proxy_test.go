@@ -317,7 +317,7 @@ func TestProxySilent(t *testing.T) {
 	}()
 	t.Cleanup(func() {
 		l.Close()
-		<-acceptDone
+		recv(t, acceptDone)
 		for _, nc := range held {
 			nc.Close()
 		}

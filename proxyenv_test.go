@@ -130,7 +130,7 @@ func TestProxyHTTPS(t *testing.T) {
 		go func() { defer tunnels.Done(); io.Copy(dst, brw.Reader); dst.(*net.TCPConn).CloseWrite() }()
 		go func() { defer tunnels.Done(); io.Copy(nc, dst); nc.Close(); dst.Close() }()
 	}))
-	t.Cleanup(func() { p.Close(); tunnels.Wait() })
+	t.Cleanup(func() { p.Close(); waitGroup(t, &tunnels) })
 	proxyAddr := p.Listener.Addr().String()
 
 	for _, secure := range []bool{false, true} {

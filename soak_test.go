@@ -110,7 +110,7 @@ func runSoak(tb testing.TB, cfg soakConfig) soakStats {
 			}
 		}()
 	}
-	dialers.Wait()
+	waitGroup(tb, &dialers)
 	close(dialErrs)
 	for err := range dialErrs {
 		for _, c := range clients {
@@ -142,7 +142,7 @@ func runSoak(tb testing.TB, cfg soakConfig) soakStats {
 		tb.Error(err)
 	}
 	ln.Close()
-	servers.Wait()
+	waitGroup(tb, &servers)
 	close(serverErrs)
 	for err := range serverErrs {
 		tb.Error(err)
@@ -161,6 +161,9 @@ func soakPair(c *Conn, seed uint32, until func() bool) (int64, int64, error) {
 	var written int64 // final once writerDone is closed
 	var chunks int64
 	var werr error
+	// readerDone is closed when the reader stops: a writer waiting for
+	// room in the window stops too.
+	readerDone := make(chan struct{})
 	go func() {
 		defer func() {
 			close(writerDone)
@@ -171,7 +174,11 @@ func soakPair(c *Conn, seed uint32, until func() bool) (int64, int64, error) {
 		for until() {
 			n := 1 + rng.IntN(soakMaxChunk)
 			for written+int64(n)-read.Load() > soakWindow {
-				<-readCh
+				select {
+				case <-readCh:
+				case <-readerDone:
+					return
+				}
 			}
 			fillPattern(buf[:n], seed, written)
 			if _, err := c.Write(buf[:n]); err != nil {
@@ -217,8 +224,9 @@ func soakPair(c *Conn, seed uint32, until func() bool) (int64, int64, error) {
 			break
 		}
 	}
+	close(readerDone)
 	cerr := c.Close()
-	<-writerDone
+	<-writerDone // bounded: the writer stops at readerDone or at a failed Write
 	return read.Load(), chunks, errors.Join(werr, rerr, cerr)
 }
 
