@@ -72,6 +72,7 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 		return nil, err
 	}
 	h.c = newConnOver(ws, hw.t, so)
+	h.c.req = upgradeRequest(r)
 	h.c.start()
 	return h.c, nil
 }

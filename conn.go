@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,6 +55,7 @@ type Conn struct {
 	cancel       context.CancelFunc
 	opts         Options
 	laddr, raddr net.Addr
+	req          *http.Request // the upgrade request, for Conns made by Accept; immutable
 
 	readDeadline  deadline
 	writeDeadline deadline
