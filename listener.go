@@ -188,10 +188,18 @@ func newListener(opts *ListenerOptions, addr net.Addr) *Listener {
 // without upgrading. When the upgrade fails, Accept has already answered
 // with an HTTP error (426 for a request that is not a WebSocket upgrade,
 // 400 for one that announces a body, 501 when w cannot hijack). Each of
-// these is reported to ListenerOptions.OnUpgradeError. A Conn upgraded
+// these is reported to ListenerOptions.OnUpgradeError. Every answer but
+// 101 and 426 carries "Connection: close": the server closes the
+// connection after it (after discarding what it can of an announced
+// body, within the server's ReadTimeout). A Conn upgraded
 // after Close began is closed with status 1001 (going away) before
 // ServeHTTP returns.
 func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// A refusal ends the connection. Without this, net/http would first
+	// wait to discard a body the request announced (and a hostile client
+	// never sends) before writing the answer. An upgrade's 101, and the
+	// 426 of coder/websocket, set Connection themselves.
+	w.Header().Set("Connection", "close")
 	l.mu.Lock()
 	switch {
 	case l.closed:
