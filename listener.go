@@ -358,8 +358,9 @@ func closeGoingAway(c *Conn) {
 }
 
 // Addr returns the listener's address: the *net.TCPAddr the server of
-// [Listen] listens on, or, for [NewListener], a placeholder whose Network
-// is "websocket" and whose String is "websocket/handler".
+// [Listen] listens on, the Addr of the net.Listener given to [Serve], or,
+// for [NewListener], a placeholder whose Network is "websocket" and whose
+// String is "websocket/handler".
 func (l *Listener) Addr() net.Addr { return l.addr }
 
 // handlerAddr is the Addr of a Listener made by NewListener, which has no
