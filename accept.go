@@ -50,6 +50,7 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 		// net/http would wait, without a deadline, for a body that a
 		// hostile client never sends before it hands the connection
 		// over. A handshake has no body.
+		w.Header().Set("Connection", "close")
 		http.Error(w, "wsstream: a WebSocket handshake has no body", http.StatusBadRequest)
 		return nil, errors.New("wsstream: upgrade request announces a body")
 	}
@@ -68,6 +69,7 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 		return nil, err
 	}
 	h.c = newConnOver(ws, hw.t, so)
+	h.c.req = upgradeRequest(r)
 	h.c.start()
 	return h.c, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,6 +57,8 @@ type Conn struct {
 	laddr, raddr net.Addr
 	// halfClose is set when both ends agreed on the half-close extension.
 	halfClose bool
+	// req is the upgrade request, for Conns made by Accept; nil otherwise.
+	req *http.Request
 
 	readDeadline  deadline
 	writeDeadline deadline

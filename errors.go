@@ -61,6 +61,11 @@ var (
 	// Implemented) without upgrading.
 	ErrHijackUnsupported = errors.New("wsstream: the http.ResponseWriter cannot hijack the connection")
 
+	// ErrBacklogFull is reported to ListenerOptions.OnUpgradeError when
+	// an upgrade was refused with 503 because Backlog Conns were already
+	// waiting for [Listener.Accept] or being upgraded.
+	ErrBacklogFull = errors.New("wsstream: listener backlog full")
+
 	// ErrHalfCloseUnsupported is returned by [Conn.CloseWrite] when the
 	// two ends did not agree on the half-close extension in the handshake
 	// (see Options.HalfClose); the Conn is unaffected.

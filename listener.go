@@ -1,22 +1,15 @@
 package wsstream
 
 import (
-	"errors"
 	"net"
 	"net/http"
 	"sync"
 	"time"
-
-	"github.com/coder/websocket"
 )
 
 // DefaultBacklog is the number of upgraded Conns a [Listener] holds for
 // [Listener.Accept] when ListenerOptions.Backlog is zero.
 const DefaultBacklog = 128
-
-// listenReadHeaderTimeout bounds how long the server of [Listen] waits for
-// the headers of a request.
-const listenReadHeaderTimeout = 10 * time.Second
 
 // ListenerOptions configure a [Listener]. A nil *ListenerOptions is
 // valid.
@@ -27,13 +20,31 @@ type ListenerOptions struct {
 	// Backlog is how many upgraded Conns may wait for Listener.Accept;
 	// zero means [DefaultBacklog]. Upgrades beyond it get HTTP 503.
 	Backlog int
+
+	// OnUpgradeError, if not nil, is called once for every request the
+	// Listener answered without handing a Conn to the queue: err matches
+	// [ErrBacklogFull] (503), [net.ErrClosed] (503 after Close),
+	// [ErrHijackUnsupported] (501: middleware hides the connection), or
+	// is the error [Accept] returned for a request that is not a valid
+	// upgrade (426, 400, 403, 405, ...). r is the request; the response
+	// has been written. It is called from the request's handler
+	// goroutine after the backlog slot is given back, so it may be
+	// called concurrently and should return quickly. Nil means failed
+	// upgrades are not reported (the client still gets the HTTP status).
+	OnUpgradeError func(r *http.Request, err error)
+
+	// timeouts, when not nil, replaces the HTTP server timeouts of
+	// Listen and Serve (tests only).
+	timeouts *serverTimeouts
 }
 
 // Listener is a [net.Listener] whose connections are WebSocket upgrades.
 // It is also an [http.Handler]: every request it serves is upgraded with
 // [Accept] and the Conn is queued for [Listener.Accept]. Use [NewListener]
-// to mount it on a mux or server of your own, or [Listen] to have it run
-// its own HTTP server. Its methods are safe for concurrent use.
+// to mount it on a mux or server of your own, or [Listen] or [Serve] to
+// have it run its own HTTP server. Its methods are safe for concurrent
+// use. Each Conn it returns knows the request it was upgraded from: see
+// [Conn.Request].
 //
 // The queue is bounded by ListenerOptions.Backlog (default
 // [DefaultBacklog]). A request takes a slot before it is upgraded and
@@ -53,9 +64,13 @@ type ListenerOptions struct {
 // Listener closes are closed with status 1001 (going away).
 type Listener struct {
 	// opts is the caller's AcceptOptions, copied; backlog is the Backlog
-	// with the default applied.
+	// with the default applied; onError is OnUpgradeError.
 	opts    AcceptOptions
 	backlog int
+	onError func(*http.Request, error)
+	// closeWait bounds how long Close waits for upgrades in progress:
+	// the Options.CloseTimeout of opts, with its default.
+	closeWait time.Duration
 	// addr is what Addr returns.
 	addr net.Addr
 
@@ -68,17 +83,20 @@ type Listener struct {
 	// doneCh is closed when Close has finished.
 	doneCh chan struct{}
 
-	mu sync.Mutex // guards slots and closed, and orders handlers.Add before Close's Wait
+	mu sync.Mutex // guards slots, closed and upgrading
 	// slots counts the requests between taking a slot and Accept taking
 	// their Conn from connCh (or the upgrade failing): upgrades in
 	// progress plus Conns queued. It never exceeds backlog.
 	slots int
-	// closed is set when Close begins. No request takes a slot after.
+	// closed is set when Close begins. No request takes a slot after,
+	// and no Conn is queued after: one upgraded later is closed by its
+	// own ServeHTTP.
 	closed bool
-
-	// handlers counts the ServeHTTP calls that hold a slot. Close waits
-	// for them: after it, none can queue a Conn.
-	handlers sync.WaitGroup
+	// upgrading counts the ServeHTTP calls between taking a slot and
+	// queueing (or closing) their Conn. upgradedCh is closed when closed
+	// is set and upgrading is zero: Close waits for it, within closeWait.
+	upgrading  int
+	upgradedCh chan struct{}
 
 	// srv is the HTTP server of Listen; nil for NewListener.
 	srv *http.Server
@@ -113,6 +131,17 @@ var (
 //     InsecureSkipVerify is set).
 //   - Close stops upgrades and closes queued Conns, but the server the
 //     Listener is mounted on is yours to shut down.
+//   - The bounds on connections that are not upgraded are your server's.
+//     Without ReadTimeout, a connection that sends an upgrade request
+//     announcing a body it never sends is answered 400 but then held by
+//     net/http, which waits for the body to discard it; without
+//     IdleTimeout (or ReadTimeout), a keep-alive connection that got a
+//     426 stays open. [Serve] shows bounds that suit an endpoint that
+//     only upgrades.
+//   - Middleware may set response headers before calling ServeHTTP: they
+//     are sent with the 101 response. To refuse a client (401, 403),
+//     answer in the middleware and do not call ServeHTTP; it then takes
+//     no backlog slot.
 func NewListener(opts *ListenerOptions) *Listener {
 	return newListener(opts, handlerAddr{})
 }
@@ -126,47 +155,21 @@ func newListener(opts *ListenerOptions, addr net.Addr) *Listener {
 	if backlog <= 0 {
 		backlog = DefaultBacklog
 	}
+	closeWait := o.Options.CloseTimeout
+	if closeWait <= 0 {
+		closeWait = DefaultCloseTimeout
+	}
 	return &Listener{
-		opts:    o.AcceptOptions,
-		backlog: backlog,
-		addr:    addr,
-		connCh:  make(chan *Conn, backlog),
-		closeCh: make(chan struct{}),
-		doneCh:  make(chan struct{}),
+		opts:       o.AcceptOptions,
+		backlog:    backlog,
+		onError:    o.OnUpgradeError,
+		closeWait:  closeWait,
+		addr:       addr,
+		connCh:     make(chan *Conn, backlog),
+		closeCh:    make(chan struct{}),
+		doneCh:     make(chan struct{}),
+		upgradedCh: make(chan struct{}),
 	}
-}
-
-// Listen listens on the TCP address addr (as net.Listen("tcp", addr)
-// does: ":0" picks a free port) and serves HTTP there with a Listener as
-// the handler for every path: any request that is a WebSocket upgrade
-// becomes a Conn for [Listener.Accept]. opts may be nil; see
-// [NewListener] for how it is used and for the caveats that apply
-// to the handler.
-//
-// Addr returns the *net.TCPAddr the server listens on. The server is a
-// plain http.Server without TLS that allows 10 seconds for a request's
-// headers; for TLS or other settings, mount [NewListener] on a server of
-// your own.
-//
-// Close shuts the server down: it stops listening, drops HTTP
-// connections that have not been upgraded (requests in progress
-// included), waits for the server's goroutines, and closes queued Conns.
-func Listen(addr string, opts *ListenerOptions) (*Listener, error) {
-	tcp, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	l := newListener(opts, tcp.Addr())
-	l.srv = &http.Server{
-		Handler:           l,
-		ReadHeaderTimeout: listenReadHeaderTimeout,
-	}
-	l.serveDoneCh = make(chan struct{})
-	go func() {
-		defer close(l.serveDoneCh)
-		l.srv.Serve(tcp) // returns http.ErrServerClosed after Close
-	}()
-	return l, nil
 }
 
 // ServeHTTP upgrades r to a WebSocket with [Accept] and queues the Conn
@@ -175,41 +178,64 @@ func Listen(addr string, opts *ListenerOptions) (*Listener, error) {
 //
 // When the backlog is full or the Listener is closed, it answers 503
 // without upgrading. When the upgrade fails, Accept has already answered
-// with an HTTP error (426 for a request that is not a WebSocket upgrade).
-// A Conn upgraded while Close runs is closed with status 1001 (going
-// away) before ServeHTTP returns.
+// with an HTTP error (426 for a request that is not a WebSocket upgrade,
+// 400 for one that announces a body, 501 when w cannot hijack). Each of
+// these is reported to ListenerOptions.OnUpgradeError. Every answer but
+// 101 and 426 carries "Connection: close": the server closes the
+// connection after it (after discarding what it can of an announced
+// body, within the server's ReadTimeout). A Conn upgraded
+// after Close began is closed with status 1001 (going away) before
+// ServeHTTP returns.
 func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// A refusal ends the connection. Without this, net/http would first
+	// wait to discard a body the request announced (and a hostile client
+	// never sends) before writing the answer. An upgrade's 101, and the
+	// 426 of coder/websocket, set Connection themselves.
+	w.Header().Set("Connection", "close")
 	l.mu.Lock()
 	switch {
 	case l.closed:
 		l.mu.Unlock()
 		http.Error(w, "wsstream: listener closed", http.StatusServiceUnavailable)
+		l.report(r, l.closedError())
 		return
 	case l.slots >= l.backlog:
 		l.mu.Unlock()
-		http.Error(w, "wsstream: listener backlog full", http.StatusServiceUnavailable)
+		http.Error(w, ErrBacklogFull.Error(), http.StatusServiceUnavailable)
+		l.report(r, ErrBacklogFull)
 		return
 	}
 	l.slots++
-	l.handlers.Add(1)
+	l.upgrading++
 	l.mu.Unlock()
-	defer l.handlers.Done()
 
 	c, err := Accept(w, r, &l.opts)
-	if err != nil {
-		l.releaseSlot()
-		return
-	}
 
 	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
-		l.releaseSlot()
-		closeGoingAway(c)
-		return
+	l.upgrading--
+	if l.closed && l.upgrading == 0 {
+		close(l.upgradedCh)
 	}
-	l.connCh <- c // never blocks: see connCh
-	l.mu.Unlock()
+	switch {
+	case err != nil:
+		l.slots--
+		l.mu.Unlock()
+		l.report(r, err)
+	case l.closed:
+		l.slots--
+		l.mu.Unlock()
+		closeGoingAway(c)
+	default:
+		l.connCh <- c // never blocks: see connCh
+		l.mu.Unlock()
+	}
+}
+
+// report passes a failed upgrade to OnUpgradeError.
+func (l *Listener) report(r *http.Request, err error) {
+	if l.onError != nil {
+		l.onError(r, err)
+	}
 }
 
 // releaseSlot gives a backlog slot back.
@@ -249,70 +275,10 @@ func (l *Listener) closedError() error {
 	return &net.OpError{Op: "accept", Net: l.addr.Network(), Addr: l.addr, Err: net.ErrClosed}
 }
 
-// Close closes the Listener. Blocked and future Accepts return an error
-// matching [net.ErrClosed]; requests are answered 503. For a Listener made
-// by Listen, the HTTP server stops (see [Listen]) and Close waits for its
-// Serve to return.
-//
-// Close waits for upgrades in progress, then closes every Conn still
-// queued, and those upgraded meanwhile, with status 1001 (going away),
-// concurrently, each bounded by its Options.CloseTimeout. Conns already
-// returned by Accept stay open: they are the caller's to close.
-//
-// Close returns an error only when shutting the server of Listen down
-// failed. It is idempotent: a later call waits for the first to finish
-// and returns nil.
-func (l *Listener) Close() error {
-	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
-		<-l.doneCh
-		return nil
-	}
-	l.closed = true
-	close(l.closeCh)
-	l.mu.Unlock()
-
-	var err error
-	if l.srv != nil {
-		// Close, not Shutdown: Shutdown waits for connections that have
-		// not sent a request yet, for up to five seconds each.
-		err = l.srv.Close()
-		<-l.serveDoneCh
-		if errors.Is(err, net.ErrClosed) {
-			err = nil
-		}
-	}
-
-	// Every ServeHTTP that holds a slot has queued its Conn or closed it
-	// once this returns; no other can start.
-	l.handlers.Wait()
-
-	var wg sync.WaitGroup
-drain:
-	for {
-		select {
-		case c := <-l.connCh:
-			l.releaseSlot()
-			wg.Go(func() { closeGoingAway(c) })
-		default:
-			break drain
-		}
-	}
-	wg.Wait()
-
-	close(l.doneCh)
-	return err
-}
-
-// closeGoingAway closes a Conn that never reached the application.
-func closeGoingAway(c *Conn) {
-	c.CloseWithStatus(websocket.StatusGoingAway, "wsstream: listener closed")
-}
-
 // Addr returns the listener's address: the *net.TCPAddr the server of
-// [Listen] listens on, or, for [NewListener], a placeholder whose Network
-// is "websocket" and whose String is "websocket/handler".
+// [Listen] listens on, the Addr of the net.Listener given to [Serve], or,
+// for [NewListener], a placeholder whose Network is "websocket" and whose
+// String is "websocket/handler".
 func (l *Listener) Addr() net.Addr { return l.addr }
 
 // handlerAddr is the Addr of a Listener made by NewListener, which has no
