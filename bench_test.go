@@ -1,3 +1,5 @@
+//go:build !js
+
 package wsstream
 
 // Benchmarks comparing a Conn with raw TCP and with coder/websocket's

@@ -1,3 +1,5 @@
+//go:build !js
+
 package wsstream
 
 // Faults in the transport: internal/faultproxy sits between a Conn made by

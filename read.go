@@ -91,7 +91,7 @@ func (c *Conn) readLoop() {
 	ev := ClosedEvent{Initiator: InitiatorNone, Code: websocket.StatusAbnormalClosure, Err: c.end.cause}
 	switch peer := c.end.peer; {
 	case errors.Is(c.end.cause, ErrTextMessage):
-		ev.Initiator, ev.Code, ev.Reason = InitiatorLocal, websocket.StatusUnsupportedData, textReason
+		ev.Initiator, ev.Code, ev.Reason = InitiatorLocal, textCloseCode, textReason
 		ev.Handshake = c.closeWebSocket(ev.Code, ev.Reason, time.Now().Add(c.opts.CloseTimeout)) == nil
 	case peer != nil:
 		// coder/websocket answered the peer's close frame.
