@@ -9,6 +9,3 @@ import (
 // newPattern returns the deterministic byte stream number seed, which the
 // native test server and the js tests both generate.
 func newPattern(seed uint64) *rand.ChaCha8 { return jsharness.Pattern(seed) }
-
-// envServer tells the js tests where the native harness's server is.
-const envServer = jsharness.EnvServer
