@@ -77,3 +77,21 @@ func TestConnectionLost(t *testing.T) {
 		t.Errorf("Write: %v, want ErrConnectionLost", err)
 	}
 }
+
+// TestTextRefused: a text message is refused as natively, but with close
+// code 4003, as a browser cannot send 1003: Read returns the data before
+// it, then an error wrapping ErrTextMessage.
+func TestTextRefused(t *testing.T) {
+	id := newID(t)
+	c := dial(t, "/ws/text?id="+id, nil)
+	buf := make([]byte, 3)
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "abc" {
+		t.Fatalf("Read: %q, %v", buf, err)
+	}
+	if _, err := c.Read(buf); !errors.Is(err, wsstream.ErrTextMessage) {
+		t.Fatalf("Read after the text message: %v, want ErrTextMessage", err)
+	}
+	if got := get(t, "/seen?id="+id); got != "4003 wsstream: text messages are not supported on this stream" {
+		t.Fatalf("the peer saw %q, want 4003", got)
+	}
+}

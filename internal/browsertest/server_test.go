@@ -4,6 +4,7 @@ package browsertest
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -49,6 +50,7 @@ func (s *server) register(mux *http.ServeMux) {
 	mux.HandleFunc("/ws/write", s.handle(s.write))
 	mux.HandleFunc("/ws/check", s.handle(s.check))
 	mux.HandleFunc("/ws/drop", s.handle(s.drop))
+	mux.HandleFunc("/ws/text", s.text)
 	mux.HandleFunc("/release", s.release)
 	mux.HandleFunc("/seen", s.seenResult)
 }
@@ -164,6 +166,38 @@ func describeEnd(err error) string {
 		return fmt.Sprintf("%d %s", ce.Code, ce.Reason)
 	}
 	return "error: " + err.Error()
+}
+
+// text is a plain coder/websocket peer (a wsstream Conn never sends
+// text): it sends "abc" in a binary message, then a text message, and
+// reports at /seen?id=ID the close frame it receives, "CODE REASON".
+func (s *server) text(w http.ResponseWriter, r *http.Request) {
+	s.wg.Add(1)
+	defer s.wg.Done()
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{"wsstream-test"}})
+	if err != nil {
+		return
+	}
+	defer c.CloseNow()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	go func() {
+		select {
+		case <-s.quit:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	if c.Write(ctx, websocket.MessageBinary, []byte("abc")) != nil || c.Write(ctx, websocket.MessageText, []byte("t")) != nil {
+		return
+	}
+	_, _, err = c.Read(ctx)
+	var ce websocket.CloseError
+	if errors.As(err, &ce) {
+		s.report(r.URL.Query().Get("id"), fmt.Sprintf("%d %s", ce.Code, ce.Reason))
+	} else {
+		s.report(r.URL.Query().Get("id"), fmt.Sprintf("error: %v", err))
+	}
 }
 
 // drop drops the connection without a close frame.
