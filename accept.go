@@ -1,3 +1,5 @@
+//go:build !js
+
 package wsstream
 
 import (
@@ -158,4 +160,13 @@ func (h *hooks) onPong(ctx context.Context, p []byte) {
 	if h.pong != nil {
 		h.pong(ctx, p)
 	}
+}
+
+// upgradeRequest returns what Request keeps of r: a copy that holds
+// neither its body nor its cancellation.
+func upgradeRequest(r *http.Request) *http.Request {
+	rc := r.Clone(context.WithoutCancel(r.Context()))
+	rc.Body = http.NoBody
+	rc.GetBody = nil
+	return rc
 }

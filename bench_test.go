@@ -1,3 +1,5 @@
+//go:build !js
+
 package wsstream
 
 // Benchmarks of a Conn alone, on loopback TCP:

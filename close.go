@@ -36,10 +36,11 @@ func (c *Conn) Close() error {
 // A code that cannot be sent in a close frame (1004, 1005, 1006, 1015,
 // or outside 1000-1014 and 3000-4999) or a reason over 123 bytes is a
 // programming error: CloseWithStatus then returns an error and leaves the
-// Conn open.
+// Conn open. In a browser (GOOS=js) only 1000 and 3000-4999 can be sent:
+// any other code is refused in the same way.
 func (c *Conn) CloseWithStatus(code websocket.StatusCode, reason string) error {
-	if !sendableCloseCode(code) {
-		return fmt.Errorf("wsstream: status %d cannot be sent in a close frame", code)
+	if err := checkCloseCode(code); err != nil {
+		return err
 	}
 	if len(reason) > maxCloseReason {
 		return fmt.Errorf("wsstream: close reason of %d bytes, at most %d fit in a close frame", len(reason), maxCloseReason)
@@ -110,18 +111,6 @@ func (c *Conn) beginClose() bool {
 // maxCloseReason is the longest reason a close frame carries: a control
 // frame's 125 bytes less the 2-byte code.
 const maxCloseReason = 123
-
-// sendableCloseCode reports whether code may be sent in a close frame (RFC
-// 6455 section 7.4).
-func sendableCloseCode(code websocket.StatusCode) bool {
-	switch {
-	case code >= 3000 && code <= 4999:
-		return true
-	case code < websocket.StatusNormalClosure || code > websocket.StatusBadGateway:
-		return false
-	}
-	return code != 1004 && code != websocket.StatusNoStatusRcvd && code != websocket.StatusAbnormalClosure
-}
 
 // flush waits until every byte accepted by Write is on the socket (the
 // writer has exited and the transport's flusher too), or a write failed,

@@ -19,6 +19,9 @@ import (
 // nil net.Conn, never a nil *Conn in a non-nil interface, and Dial's
 // error. The handshake response is not returned.
 //
+// In a browser (GOOS=js) Options is the js DialOptions and the Conn
+// reports the URL as its remote address.
+//
 // A Dialer may be used by several goroutines at once; each call makes a
 // new Conn. The zero Dialer has no URL: its calls fail.
 type Dialer struct {

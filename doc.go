@@ -29,6 +29,12 @@
 // Text messages are refused with status 1003 unless Options.AcceptText is
 // set.
 //
+// In a browser (GOOS=js GOARCH=wasm) the package is a client only: [Dial]
+// uses the browser's WebSocket, and a Conn is the same stream, except that
+// the browser offers no read backpressure, no pings and only close codes
+// 1000 and 3000-4999. docs/browser.md in the repository says what works
+// and what cannot.
+//
 // docs/design.md in the repository explains how the read pump, the
 // buffers, deadlines and the close handshake fit together.
 package wsstream

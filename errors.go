@@ -18,7 +18,8 @@ import (
 var (
 	// ErrTextMessage is reported when the peer sends a text message to a
 	// Conn whose Options.AcceptText is false. The Conn closes with status
-	// 1003 (unsupported data); Read returns the data received before the
+	// 1003 (unsupported data; 4003 in a browser, which cannot send 1003);
+	// Read returns the data received before the
 	// text message, then an error wrapping ErrTextMessage.
 	ErrTextMessage = errors.New("wsstream: text message received; only binary messages carry stream data")
 
@@ -74,6 +75,10 @@ var (
 	// ErrWriteClosed is returned by Write after [Conn.CloseWrite], as a
 	// TCP socket's write fails after shutdown(SHUT_WR).
 	ErrWriteClosed = errors.New("wsstream: write side closed by CloseWrite")
+
+	// ErrPingUnsupported is wrapped by the error that [Conn.Ping] returns
+	// in a browser (GOOS=js), where scripts cannot send WebSocket pings.
+	ErrPingUnsupported = errors.New("wsstream: the browser cannot send pings")
 )
 
 // errDeadline is the error Read and Write return when their deadline has

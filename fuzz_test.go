@@ -1,3 +1,5 @@
+//go:build !js
+
 package wsstream
 
 // Fuzz targets. Run each for a bounded time with, for example:

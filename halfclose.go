@@ -75,8 +75,8 @@ func (r *refusal) Error() string { return r.err.Error() }
 func (r *refusal) Unwrap() error { return r.err }
 
 var (
-	refuseText = &refusal{websocket.StatusUnsupportedData, textReason, ErrTextMessage}
-	refuseData = &refusal{websocket.StatusProtocolError, "wsstream: data after end of stream", errDataAfterEOF}
+	refuseText = &refusal{textCloseCode, textReason, ErrTextMessage}
+	refuseData = &refusal{protocolErrorCloseCode, "wsstream: data after end of stream", errDataAfterEOF}
 )
 
 // textReason is the reason of the close frame that refuses a text

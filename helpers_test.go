@@ -1,3 +1,5 @@
+//go:build !js
+
 package wsstream
 
 // Helpers shared by the tests of the root package. Every wait they do is

@@ -1,3 +1,5 @@
+//go:build !js
+
 package wsstream
 
 // Hostile peers: after a real HTTP upgrade, written by hand on a plain TCP

@@ -1,3 +1,5 @@
+//go:build !js
+
 package wsstream
 
 // Interop with programs we did not write: Node.js's `ws` package, headless

@@ -2,6 +2,7 @@ package wsstream
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"time"
@@ -52,7 +53,9 @@ func (c *Conn) startPing() *pingCall {
 // wrapping ctx's error and the Conn is unaffected (the ping stays in
 // flight, and a later Ping joins it). A ctx that has already ended sends
 // nothing. After a local Close, Ping returns [net.ErrClosed]; once the
-// Conn has ended, the cause that Write reports.
+// Conn has ended, the cause that Write reports. In a browser (GOOS=js)
+// Ping returns an error wrapping [ErrPingUnsupported] and the Conn is
+// unaffected.
 func (c *Conn) Ping(ctx context.Context) (time.Duration, error) {
 	if err := c.pingStop(); err != nil {
 		return 0, err
@@ -65,6 +68,9 @@ func (c *Conn) Ping(ctx context.Context) (time.Duration, error) {
 	case <-p.doneCh:
 		if p.err == nil {
 			return p.rtt, nil
+		}
+		if errors.Is(p.err, ErrPingUnsupported) {
+			return 0, p.err
 		}
 		// The WebSocket closed: the read loop publishes why.
 		select {
@@ -142,6 +148,9 @@ func (c *Conn) keepalivePing() bool {
 	defer t.Stop()
 	select {
 	case <-p.doneCh:
+		// A failed ping means the Conn ended, or that pings are not
+		// available (in a browser): either way keepalive stops, and the
+		// Conn is left as it is.
 		return p.err == nil
 	case <-c.end.doneCh:
 		return false

@@ -1,3 +1,5 @@
+//go:build !js
+
 package wsstream
 
 // 200 hostile TCP clients against the HTTP server of Listen, while real

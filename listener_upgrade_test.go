@@ -1,3 +1,5 @@
+//go:build !js
+
 package wsstream
 
 // A Listener facing upgrades that fail or hang: a request announcing a

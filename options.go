@@ -35,7 +35,8 @@ const (
 type Options struct {
 	// AcceptText makes the payload of text messages stream data, like the
 	// payload of binary messages. By default a text message is refused:
-	// the Conn closes with status 1003 (unsupported data) and Read
+	// the Conn closes with status 1003 (unsupported data; 4003 in a
+	// browser, which cannot send 1003) and Read
 	// returns an error wrapping [ErrTextMessage] after the data received
 	// before it.
 	AcceptText bool
@@ -67,11 +68,25 @@ type Options struct {
 	// The bytes of a frame still arriving become readable in pieces of up
 	// to ReadBufferSize bytes, or at the end of the frame, whichever comes
 	// first (coder/websocket reads payloads with io.ReadFull).
+	//
+	// In a browser (GOOS=js) the Conn cannot stop the browser reading the
+	// socket: messages the browser received while this buffer was full
+	// wait in memory, up to 256 times ReadBufferSize bytes
+	// (16 MiB with the default). A peer that gets further ahead ends the
+	// Conn: Read returns every byte held, then an error wrapping
+	// [ErrConnectionLost], and the browser closes the WebSocket with status
+	// 4009. See docs/browser.md.
 	ReadBufferSize int
 
 	// WriteBufferSize is how many bytes Write accepts before they are on
 	// the socket (default [DefaultWriteBufferSize]); a Write that finds it
 	// full waits, within its deadline, for room.
+	//
+	// In a browser (GOOS=js) a message is on the socket once the browser
+	// holds it; the Conn then waits until the browser's bufferedAmount
+	// (bytes it has not yet handed to the network) is at most
+	// WriteBufferSize, checking every 1 to 20 ms, before it sends more.
+	// So up to twice WriteBufferSize, plus one message, are in flight.
 	WriteBufferSize int
 
 	// MaxMessageSize is the largest binary message a Write sends (default
@@ -88,6 +103,10 @@ type Options struct {
 	// [ErrKeepaliveTimeout]. No ping is sent while written data waits for
 	// the socket: a peer that does not read would not answer, dead or
 	// merely slow, and TCP notices a dead one then.
+	//
+	// In a browser (GOOS=js), which cannot send pings, keepalive turns
+	// itself off when its first ping fails with [ErrPingUnsupported]; the
+	// Conn stays open, and the browser still answers the server's pings.
 	KeepaliveInterval time.Duration
 
 	// KeepaliveTimeout is how long a keepalive ping waits for its pong

@@ -1,3 +1,5 @@
+//go:build !js
+
 package wsstream
 
 // Dialing through a proxy. net/http sends a plain-HTTP request to an HTTP

@@ -1,3 +1,5 @@
+//go:build !js
+
 package wsstream
 
 // The proxies' handshakes: HTTP CONNECT and SOCKS5 CONNECT, over a

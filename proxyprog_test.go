@@ -1,3 +1,5 @@
+//go:build !js
+
 package wsstream
 
 // Real proxy programs for the proxy tests: tinyproxy (HTTP, CONNECT) and

@@ -1,3 +1,5 @@
+//go:build !js
+
 package wsstream
 
 // The raw-frame toolkit: frames encoded and decoded by hand, and a raw

@@ -146,13 +146,6 @@ func (b *recvBuffer) atEOF() bool {
 	return b.eof
 }
 
-// holds reports whether the buffer holds a ring from the pool.
-func (b *recvBuffer) holds() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.bufp != nil
-}
-
 // releaseLocked returns the ring to its pool once it is empty and not
 // being filled. b.mu must be held.
 func (b *recvBuffer) releaseLocked() {

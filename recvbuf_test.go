@@ -1,3 +1,5 @@
+//go:build !js
+
 package wsstream
 
 import (
@@ -92,4 +94,11 @@ func TestRecvBufferDiscard(t *testing.T) {
 	if n, _ := b.take(make([]byte, 4)); n != 0 {
 		t.Errorf("take after discard: %d bytes, want 0", n)
 	}
+}
+
+// holds reports whether the buffer holds a ring from the pool (for tests).
+func (b *recvBuffer) holds() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.bufp != nil
 }

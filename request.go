@@ -1,9 +1,6 @@
 package wsstream
 
-import (
-	"context"
-	"net/http"
-)
+import "net/http"
 
 // Request returns a copy of the HTTP request that [Accept] upgraded to
 // this Conn (through a [Listener] too), so that a server learns who
@@ -25,13 +22,4 @@ func (c *Conn) Request() *http.Request {
 		return nil
 	}
 	return c.req.Clone(c.req.Context())
-}
-
-// upgradeRequest returns what Request keeps of r: a copy that holds
-// neither its body nor its cancellation.
-func upgradeRequest(r *http.Request) *http.Request {
-	rc := r.Clone(context.WithoutCancel(r.Context()))
-	rc.Body = http.NoBody
-	rc.GetBody = nil
-	return rc
 }

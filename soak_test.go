@@ -1,3 +1,5 @@
+//go:build !js
+
 package wsstream
 
 // Soak: many Conns at once, each echoing random data, with integrity

@@ -13,6 +13,9 @@ trap 'rm -f "$log"' EXIT
 
 echo "== go vet"
 for m in "${modules[@]}"; do (cd "$m" && go vet ./...); done
+echo "== go vet, GOOS=js GOARCH=wasm (the client side, for browsers)"
+GOOS=js GOARCH=wasm go vet ./...
+(cd examples && GOOS=js GOARCH=wasm go vet ./browser/...)
 
 for m in "${modules[@]}"; do
   echo "== go test -race ($m)"

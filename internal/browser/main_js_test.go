@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/wsstream/wsstream/internal/jsharness"
 	"go.uber.org/goleak"
 )
 
@@ -21,6 +22,9 @@ import (
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("runtime.handleEvent"))
 }
+
+// envServer tells the js tests where the native harness's server is.
+const envServer = jsharness.EnvServer
 
 // testTimeout bounds every wait in a test.
 const testTimeout = 30 * time.Second

@@ -1,6 +1,6 @@
 //go:build !js
 
-package browser
+package jsharness
 
 import (
 	"bytes"
@@ -14,9 +14,9 @@ import (
 	"time"
 )
 
-// findChromium returns the path of Chromium. When it is missing, the test
+// FindChromium returns the path of Chromium. When it is missing, the test
 // is skipped if CI is unset, and fails under CI, where it must run.
-func findChromium(t *testing.T) string {
+func FindChromium(t *testing.T) string {
 	t.Helper()
 	for _, name := range []string{"chromium", "chromium-browser"} {
 		if p, err := exec.LookPath(name); err == nil {
@@ -34,11 +34,11 @@ func findChromium(t *testing.T) string {
 	return ""
 }
 
-// startChromium runs headless Chromium on url with its profile in a fresh
+// StartChromium runs headless Chromium on url with its profile in a fresh
 // directory. When the test ends it kills the browser's process group and
 // every process still naming the profile, and waits for them. exited
 // receives the result of Wait.
-func startChromium(t *testing.T, path, url string) (exited <-chan error, stderr func() string) {
+func StartChromium(t *testing.T, path, url string) (exited <-chan error, stderr func() string) {
 	t.Helper()
 	home := t.TempDir()
 	profile := filepath.Join(home, "profile")

@@ -1,0 +1,19 @@
+package wsstream
+
+import (
+	"syscall"
+	"time"
+)
+
+// output is the write side of a native transport (output.go). In the js
+// build there is no transport below a Conn (its tr is always nil); this
+// type only lets the shared code compile, and its methods are never
+// called.
+type output struct {
+	raw syscall.RawConn
+}
+
+func (*output) cork()                          {}
+func (*output) uncork() error                  { return nil }
+func (*output) busy() bool                     { return false }
+func (*output) waitIdle(<-chan time.Time) bool { return true }
