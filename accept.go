@@ -63,7 +63,7 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 	hw := &hijackWriter{ResponseWriter: w, closeTimeout: so.CloseTimeout}
 	h := hooks{ping: o.OnPingReceived, pong: o.OnPongReceived}
 	o.OnPingReceived, o.OnPongReceived = h.onPing, h.onPong
-	ws, err := websocket.Accept(hw, r, &o.AcceptOptions)
+	ws, err := acceptOnce(hw, r, &o.AcceptOptions)
 	if err != nil {
 		if hw.t != nil {
 			hw.t.abort()
@@ -74,6 +74,24 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 	h.c.req = upgradeRequest(r)
 	h.c.start()
 	return h.c, nil
+}
+
+// acceptOnce runs websocket.Accept on a goroutine of its own: its deep
+// call chain would grow the calling goroutine's stack to 8 KiB, which the
+// handler, typically blocked in Read for the life of the Conn, would then
+// keep. The short-lived goroutine takes the growth and gives it back.
+func acceptOnce(w http.ResponseWriter, r *http.Request, o *websocket.AcceptOptions) (*websocket.Conn, error) {
+	type result struct {
+		ws  *websocket.Conn
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		ws, err := websocket.Accept(w, r, o)
+		ch <- result{ws, err}
+	}()
+	res := <-ch
+	return res.ws, res.err
 }
 
 // canHijack reports whether w, or a writer it unwraps to as
@@ -117,12 +135,17 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	// net/http's 4 KiB buffers would stay with coder/websocket for the
 	// life of the connection. Small ones do: frames are corked below the
 	// writer, and payloads are read straight into the Conn's buffer, past
-	// the reader, which mostly holds frame headers.
+	// the reader, which mostly holds frame headers. The hijacked buffers
+	// are ours now, but net/http's connection still points at them while
+	// the handler runs (for as long as the Conn, with many handlers):
+	// emptying them in place lets their memory go.
+	small := bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(w.t, serverBufferSize))
 	if brw.Reader.Buffered() == 0 {
-		brw.Reader = bufio.NewReaderSize(w.t, serverBufferSize)
+		small.Reader = bufio.NewReaderSize(w.t, serverBufferSize)
+		*brw.Reader = bufio.Reader{}
 	}
-	brw.Writer = bufio.NewWriterSize(w.t, serverBufferSize)
-	return w.t, brw, nil
+	*brw.Writer = bufio.Writer{}
+	return w.t, small, nil
 }
 
 // Unwrap lets http.ResponseController reach the wrapped writer.
