@@ -141,15 +141,12 @@ func (s *server) stop() {
 // gRPC target is a placeholder: the dialer ignores the address gRPC
 // resolves and dials url.
 func newClient(url string, dialed func()) (*grpc.ClientConn, error) {
-	dialer := func(ctx context.Context, _ string) (net.Conn, error) {
+	d := &wsstream.Dialer{URL: url}
+	dialer := func(ctx context.Context, addr string) (net.Conn, error) {
 		if dialed != nil {
 			dialed()
 		}
-		c, _, err := wsstream.Dial(ctx, url, nil)
-		if err != nil {
-			return nil, err // not a nil *Conn in a non-nil net.Conn
-		}
-		return c, nil
+		return d.DialAddr(ctx, addr)
 	}
 	return grpc.NewClient("passthrough:///wsstream",
 		grpc.WithContextDialer(dialer),

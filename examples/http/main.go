@@ -129,13 +129,9 @@ type client struct {
 func newClient(url string) *client {
 	c := &client{}
 	c.tr = &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c.dials.Add(1)
-			conn, _, err := wsstream.Dial(ctx, url, nil)
-			if err != nil {
-				return nil, err // not a nil *Conn in a non-nil net.Conn
-			}
-			return conn, nil
+			return (&wsstream.Dialer{URL: url}).DialContext(ctx, network, addr)
 		},
 	}
 	c.hc = &http.Client{Transport: c.tr}
