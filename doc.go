@@ -23,6 +23,12 @@
 //   - What a byte stream cannot carry (pings, the peer's close code and
 //     reason, refused text messages, errors from below) is reported to
 //     subscribers: see [Conn.Subscribe].
+//   - [Conn.CloseNow] drops a Conn at once; [Conn.CloseWrite] half-closes
+//     it, like a TCP connection's, when both ends agree on the half-close
+//     extension (Options.HalfClose).
+//   - [Dial] goes through HTTP(S) and SOCKS5 proxies, always tunnelling;
+//     [Dialer] dials in the shapes net/http and gRPC take; a Conn from
+//     [Accept] knows its upgrade request ([Conn.Request]).
 //
 // Data is sent as binary messages of at most Options.MaxMessageSize
 // bytes, so a Conn talks to any WebSocket peer that reads binary messages.
@@ -35,6 +41,6 @@
 // 1000 and 3000-4999. docs/browser.md in the repository says what works
 // and what cannot.
 //
-// docs/design.md in the repository explains how the read pump, the
+// docs/design.md in the repository explains how the read loop, the
 // buffers, deadlines and the close handshake fit together.
 package wsstream

@@ -61,7 +61,7 @@ type ClosedEvent struct {
 	// Err is nil for a clean end: a close handshake with status 1000 or
 	// 1001 or, for a local close, with the status given to
 	// CloseWithStatus. Otherwise it says what went wrong, with the errors
-	// of errors.go.
+	// of this package (ErrPeerClosed, ErrConnectionLost, ...).
 	Err error
 }
 
