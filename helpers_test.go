@@ -12,10 +12,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,6 +21,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/wsstream/wsstream/internal/jsharness"
 )
 
 // testTimeout bounds every wait in a test, so a bug fails a test instead
@@ -310,45 +309,13 @@ func startProcess(t *testing.T, cmd *exec.Cmd, marker string) <-chan error {
 			t.Errorf("%s still running %v after SIGKILL", filepath.Base(cmd.Path), testTimeout)
 		}
 		if marker != "" {
-			killMarked(t, marker)
+			jsharness.KillMarked(t, marker)
 		}
 		if t.Failed() {
 			t.Logf("stderr of %s:\n%s", filepath.Base(cmd.Path), stderr.String())
 		}
 	})
 	return waitCh
-}
-
-// killMarked kills every process whose command line contains marker and
-// waits until none is left.
-func killMarked(t *testing.T, marker string) {
-	t.Helper()
-	for start := time.Now(); ; {
-		left := 0
-		dirs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-		for _, f := range dirs {
-			b, err := os.ReadFile(f)
-			if err != nil || !bytes.Contains(b, []byte(marker)) {
-				continue
-			}
-			pid, err := strconv.Atoi(filepath.Base(filepath.Dir(f)))
-			if err != nil || pid == os.Getpid() {
-				continue
-			}
-			left++
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-		if left == 0 {
-			return
-		}
-		// A killed process keeps its command line until it is reaped
-		// (by init, as its parent is gone): wait for that, briefly.
-		if time.Since(start) > 5*time.Second {
-			t.Errorf("%d processes with %q in their command line are still there", left, marker)
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // lockedBuffer is a bytes.Buffer safe for concurrent use.

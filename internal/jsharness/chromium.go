@@ -63,15 +63,16 @@ func StartChromium(t *testing.T, path, url string) (exited <-chan error, stderr 
 	t.Cleanup(func() {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-waited
-		killMarked(t, profile)
+		KillMarked(t, profile)
 	})
 	return waitCh, buf.String
 }
 
-// killMarked kills every process whose command line contains marker (the
+// KillMarked kills every process whose command line contains marker (a
 // browser's helpers may leave its process group) and waits, at most 5 s,
-// until none is left.
-func killMarked(t *testing.T, marker string) {
+// until none is left. Tests of other packages use it for the programs
+// they start, too.
+func KillMarked(t *testing.T, marker string) {
 	t.Helper()
 	for start := time.Now(); ; {
 		left := 0
@@ -92,7 +93,7 @@ func killMarked(t *testing.T, marker string) {
 			return
 		}
 		if time.Since(start) > 5*time.Second {
-			t.Errorf("%d chromium processes naming %s are still there", left, marker)
+			t.Errorf("%d processes with %q in their command line are still there", left, marker)
 			return
 		}
 		time.Sleep(20 * time.Millisecond) // a killed process lingers until reaped
