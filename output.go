@@ -216,6 +216,9 @@ func (o *output) uncork() error {
 
 // busy reports whether bytes wait for the socket in the flusher's queue.
 func (o *output) busy() bool {
+	if o.raw == nil {
+		return false // no flusher without a socket; do not wait for a write
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.flusher

@@ -104,22 +104,32 @@ func (c *Conn) startSending(size int) {
 	}
 	c.lastInline.Store(now)
 	c.tr.out.cork()
-	for !c.tr.out.busy() {
+	var err error
+	for err == nil && !c.tr.out.busy() {
 		b := c.send.pop()
 		if b == nil {
 			break
 		}
-		err := c.ws.Write(c.ctx, websocket.MessageBinary, *b)
+		err = c.ws.Write(c.ctx, websocket.MessageBinary, *b)
 		c.send.sent(b, err == nil)
-		if err != nil {
-			break // the writer reports it
-		}
 	}
-	if c.tr.out.uncork() == nil && !c.send.hasFailed() && c.send.stopIfEmpty() {
+	if uerr := c.tr.out.uncork(); err == nil {
+		err = uerr
+	}
+	if err != nil {
+		// The writer handles the failure, and waits where this Write
+		// must not.
+		go func() {
+			c.writeFailed(err)
+			c.writeLoop() // finds the queue failed, and exits
+		}()
 		return
 	}
-	// The socket is slow (bytes wait for the flusher), or a write failed:
-	// a writer goroutine takes over, and waits where this Write must not.
+	if c.send.stopIfEmpty() {
+		return
+	}
+	// The socket is slow (bytes wait for the flusher): a writer goroutine
+	// takes over.
 	go c.writeLoop()
 }
 
