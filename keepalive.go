@@ -171,9 +171,10 @@ func (c *Conn) keepalivePing() bool {
 	return false
 }
 
-// sending reports whether written data waits for the socket.
+// sending reports whether written data waits for the socket or for the
+// peer to read it.
 func (c *Conn) sending() bool {
-	return c.send.isRunning() || (c.tr != nil && c.tr.out.busy())
+	return c.send.isRunning() || (c.tr != nil && c.tr.out.backlogged())
 }
 
 // lastReceived is when something last arrived from the peer: any byte on

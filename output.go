@@ -224,6 +224,27 @@ func (o *output) busy() bool {
 	return o.flusher
 }
 
+// stuckBacklog is how many unacknowledged bytes in the kernel's send
+// buffer make the output count as backlogged: the peer is not reading (a
+// healthy, reading peer acknowledges far less in flight on an idle link).
+const stuckBacklog = DefaultWriteBufferSize
+
+// backlogged reports whether written bytes wait for the peer to read
+// them: in the output's queue, or, where the system tells, at least
+// stuckBacklog bytes in the kernel's send buffer. Keepalive does not ping
+// then, as a ping would wait behind them.
+func (o *output) backlogged() bool {
+	if o.busy() {
+		return true
+	}
+	if o.raw == nil {
+		return false
+	}
+	n := 0
+	o.raw.Control(func(fd uintptr) { n = kernelUnsent(fd) })
+	return n >= stuckBacklog
+}
+
 // waitIdle waits until no flusher runs, or timeoutCh fires (nil: no
 // timeout). It reports whether no flusher runs.
 func (o *output) waitIdle(timeoutCh <-chan time.Time) bool {

@@ -15,5 +15,6 @@ type output struct {
 
 func (*output) cork()                          {}
 func (*output) uncork() error                  { return nil }
+func (*output) backlogged() bool               { return false }
 func (*output) busy() bool                     { return false }
 func (*output) waitIdle(<-chan time.Time) bool { return true }

@@ -22,7 +22,9 @@ for m in "${modules[@]}"; do
   # -v so that skips and their reasons can be listed; the log is kept
   # whole and shown on failure.
   if ! (cd "$m" && go test -race -count=1 -v ./... >"$log" 2>&1); then
-    grep -E -- '^(--- FAIL|FAIL|panic:)|_test\.go:[0-9]+:' "$log" | head -200 || true
+    # Each failing test, with the 40 lines of output before its verdict
+    # (with -v a test's log lines come just before it), then the end.
+    grep -E -B40 -- '^\s*--- FAIL' "$log" | head -400 || true
     echo "(last lines of the log)"; tail -60 "$log"
     exit 1
   fi
