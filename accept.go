@@ -39,11 +39,12 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 	if opts != nil {
 		o = *opts
 	}
-	if err := o.Options.validate(); err != nil {
+	so, protos, err := o.Options.resolve(o.Subprotocols)
+	if err != nil {
 		http.Error(w, "wsstream: server misconfigured", http.StatusInternalServerError)
 		return nil, err
 	}
-	so := o.Options.withDefaults()
+	o.Subprotocols = protos
 	if !canHijack(w) {
 		http.Error(w, ErrHijackUnsupported.Error(), http.StatusNotImplemented)
 		return nil, ErrHijackUnsupported
@@ -57,9 +58,6 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 		return nil, errors.New("wsstream: upgrade request announces a body")
 	}
 
-	if so.HalfClose {
-		o.Subprotocols = offerHalfClose(o.Subprotocols)
-	}
 	hw := &hijackWriter{ResponseWriter: w, closeTimeout: so.CloseTimeout}
 	h := hooks{ping: o.OnPingReceived, pong: o.OnPongReceived}
 	o.OnPingReceived, o.OnPongReceived = h.onPing, h.onPong

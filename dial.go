@@ -56,10 +56,11 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Resp
 	if opts != nil {
 		o = *opts
 	}
-	if err := o.Options.validate(); err != nil {
+	so, protos, err := o.Options.resolve(o.Subprotocols)
+	if err != nil {
 		return nil, nil, err
 	}
-	so := o.Options.withDefaults()
+	o.Subprotocols = protos
 
 	var dialed atomic.Pointer[transport]
 	// net/http may go on dialing after the request gave up (for its pool
@@ -70,9 +71,6 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Resp
 	hc, tr := hookTransport(o.HTTPClient, so.CloseTimeout, &dialed, dials)
 	if hc != nil {
 		o.HTTPClient = hc
-	}
-	if so.HalfClose {
-		o.Subprotocols = offerHalfClose(o.Subprotocols)
 	}
 	h := hooks{ping: o.OnPingReceived, pong: o.OnPongReceived}
 	o.OnPingReceived, o.OnPongReceived = h.onPing, h.onPong

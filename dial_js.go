@@ -46,13 +46,9 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Resp
 	if opts != nil {
 		o = *opts
 	}
-	if err := o.Options.validate(); err != nil {
+	so, protos, err := o.Options.resolve(o.Subprotocols)
+	if err != nil {
 		return nil, nil, err
-	}
-	so := o.Options.withDefaults()
-	protos := o.Subprotocols
-	if so.HalfClose {
-		protos = offerHalfClose(protos)
 	}
 	bws, err := browser.Dial(ctx, url, protos, &browser.Options{
 		WriteBufferSize: so.WriteBufferSize,

@@ -141,6 +141,20 @@ func (o *Options) validate() error {
 	return nil
 }
 
+// resolve validates o and returns it with its defaults, and the
+// subprotocols to offer: protos, with the half-close token after them
+// when o.HalfClose is set. o may be nil.
+func (o *Options) resolve(protos []string) (Options, []string, error) {
+	if err := o.validate(); err != nil {
+		return Options{}, nil, err
+	}
+	r := o.withDefaults()
+	if r.HalfClose {
+		protos = offerHalfClose(protos)
+	}
+	return r, protos, nil
+}
+
 // withDefaults returns a copy of o with every zero field set to its
 // default. o may be nil.
 func (o *Options) withDefaults() Options {
