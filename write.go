@@ -20,17 +20,20 @@ import (
 // [ErrConnectionLost]); [ErrWriteClosed] after [Conn.CloseWrite]; a
 // timeout (see [Conn.SetWriteDeadline]).
 func (c *Conn) Write(p []byte) (int, error) {
-	if err := c.writeStop(); err != nil {
-		return 0, err
-	}
-	select {
-	case c.writeCallCh <- struct{}{}:
-	case <-c.closingCh:
-		return 0, c.writeStop()
-	case <-c.end.doneCh:
-		return 0, c.writeStop()
-	case <-c.writeDeadline.wait():
-		return 0, c.writeStop()
+	// Wait for the Write in progress, if any. Whatever wakes this one,
+	// writeStop decides, in its order; a deadline moved meanwhile sends
+	// it back to waiting.
+	for held := false; !held; {
+		if err := c.writeStop(); err != nil {
+			return 0, err
+		}
+		select {
+		case c.writeCallCh <- struct{}{}:
+			held = true
+		case <-c.closingCh:
+		case <-c.end.doneCh:
+		case <-c.writeDeadline.wait():
+		}
 	}
 	defer func() { <-c.writeCallCh }()
 
