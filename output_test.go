@@ -1,0 +1,134 @@
+//go:build !js
+
+package wsstream
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"testing"
+	"time"
+)
+
+// tcpPair returns the two ends of a loopback TCP connection.
+func tcpPair(t *testing.T) (a, b net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			close(accepted)
+			return
+		}
+		accepted <- c
+	}()
+	a, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = recv(t, accepted)
+	if b == nil {
+		t.Fatal("Accept failed")
+	}
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a, b
+}
+
+// newTestOutput returns an output writing to a, whose peer b does not
+// read until the test says so.
+func newTestOutput(t *testing.T) (*output, net.Conn) {
+	a, b := tcpPair(t)
+	o := new(output)
+	o.init(a)
+	if o.raw == nil {
+		t.Skip("no raw socket writes on this system")
+	}
+	t.Cleanup(func() { a.Close(); o.waitIdle(time.After(testTimeout)) })
+	return o, b
+}
+
+// TestOutputNeverBlocksAndKeepsOrder: against a peer that does not read,
+// writes return at once until the queue is full (then the flusher has a
+// backlog), and every byte arrives in order once the peer reads.
+func TestOutputNeverBlocksAndKeepsOrder(t *testing.T) {
+	o, peer := newTestOutput(t)
+	var want bytes.Buffer
+	chunk := make([]byte, 1000)
+	for i := 0; !o.busy() || i < 100; i++ {
+		fillPattern(chunk, 7, int64(want.Len()))
+		done := make(chan error, 1)
+		go func() { _, err := o.write(chunk); done <- err }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("write %d: %v", i, err)
+			}
+		case <-time.After(testTimeout):
+			t.Fatalf("write %d blocked with %d bytes written", i, want.Len())
+		}
+		want.Write(chunk)
+		if want.Len() > 64<<20 {
+			t.Fatal("64 MiB written without the output ever queueing")
+		}
+	}
+	if !o.backlogged() {
+		t.Error("a queue waiting for the flusher does not count as backlogged")
+	}
+	got := make([]byte, want.Len())
+	peer.SetReadDeadline(time.Now().Add(testTimeout))
+	if _, err := io.ReadFull(peer, got); err != nil {
+		t.Fatalf("peer read: %v", err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Fatal("the peer read the bytes out of order")
+	}
+	if !o.waitIdle(time.After(testTimeout)) {
+		t.Fatal("the flusher did not exit once its queue was written")
+	}
+}
+
+// TestOutputCorkGathers: corked writes reach the socket only at uncork,
+// in order, after what was written before.
+func TestOutputCorkGathers(t *testing.T) {
+	o, peer := newTestOutput(t)
+	o.write([]byte("a"))
+	o.cork()
+	o.write([]byte("b"))
+	o.write([]byte("c"))
+	peer.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	buf := make([]byte, 8)
+	n, _ := peer.Read(buf)
+	if string(buf[:n]) != "a" {
+		t.Fatalf("before uncork the peer read %q, want only %q", buf[:n], "a")
+	}
+	if err := o.uncork(); err != nil {
+		t.Fatal(err)
+	}
+	peer.SetReadDeadline(time.Now().Add(testTimeout))
+	if _, err := io.ReadFull(peer, buf[:2]); err != nil || string(buf[:2]) != "bc" {
+		t.Fatalf("after uncork the peer read %q, %v; want %q", buf[:2], err, "bc")
+	}
+}
+
+// TestOutputDrainIsBounded: drain writes out what it can within its
+// timeout and returns even when the peer never reads.
+func TestOutputDrainIsBounded(t *testing.T) {
+	o, _ := newTestOutput(t)
+	chunk := make([]byte, 64<<10)
+	for !o.busy() {
+		o.write(chunk)
+	}
+	start := time.Now()
+	o.drain(100 * time.Millisecond)
+	if took := time.Since(start); took > testTimeout/2 {
+		t.Fatalf("drain took %v with a 100ms timeout", took)
+	}
+	if o.busy() {
+		t.Error("the flusher still runs after drain")
+	}
+}
