@@ -40,15 +40,15 @@ func (c *Conn) Read(p []byte) (int, error) {
 		}
 		// The read loop commits every byte before it publishes the end or
 		// the end of the peer's stream: once either is seen, what take
-		// finds is all there is.
-		ended, eof := c.end.done(), c.recv.atEOF()
-		if len(p) > 0 {
-			if n, more := c.recv.take(p); n > 0 {
-				if more {
-					notify(c.recv.readableCh) // wake the next waiting Read
-				}
-				return n, nil
+		// finds is all there is. take reports the stream's end under the
+		// same lock as the bytes.
+		ended := c.end.done()
+		n, more, eof := c.recv.take(p)
+		if n > 0 {
+			if more {
+				notify(c.recv.readableCh) // wake the next waiting Read
 			}
+			return n, nil
 		}
 		if ended {
 			return 0, c.end.readErr

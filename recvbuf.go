@@ -41,9 +41,11 @@ func newRecvBuffer(size int) *recvBuffer {
 	}
 }
 
-// take moves buffered bytes into p and reports how many, and whether
-// more remain. It never blocks.
-func (b *recvBuffer) take(p []byte) (n int, more bool) {
+// take moves buffered bytes into p and reports how many, whether more
+// remain, and whether the peer's stream has ended (closeRead was called
+// before this take, so every byte of the stream was in the buffer). It
+// never blocks.
+func (b *recvBuffer) take(p []byte) (n int, more, eof bool) {
 	b.mu.Lock()
 	for n < len(p) && b.n > 0 {
 		end := min(b.start+b.n, len(b.buf))
@@ -55,13 +57,13 @@ func (b *recvBuffer) take(p []byte) (n int, more bool) {
 			b.start = 0
 		}
 	}
-	more = b.n > 0
+	more, eof = b.n > 0, b.eof
 	b.releaseLocked()
 	b.mu.Unlock()
 	if n > 0 {
 		notify(b.spaceCh)
 	}
-	return n, more
+	return n, more, eof
 }
 
 // reserve returns the region the read loop reads into next, waiting while

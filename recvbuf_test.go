@@ -39,7 +39,7 @@ func TestRecvBufferWrapsAround(t *testing.T) {
 			}
 			fill(t, b, want)
 			got := make([]byte, tt.cut)
-			if n, _ := b.take(got); n != tt.cut {
+			if n, _, _ := b.take(got); n != tt.cut {
 				t.Fatalf("take: %d bytes, want %d", n, tt.cut)
 			}
 			if !bytes.Equal(got, want[:tt.cut]) {
@@ -51,7 +51,7 @@ func TestRecvBufferWrapsAround(t *testing.T) {
 			fill(t, b, more)
 			want = append(want, more...)
 			all := make([]byte, tt.size*2)
-			n, left := b.take(all)
+			n, left, _ := b.take(all)
 			if left || !bytes.Equal(all[:n], want) {
 				t.Fatalf("took %v (more: %v), want %v", all[:n], left, want)
 			}
@@ -91,7 +91,7 @@ func TestRecvBufferDiscard(t *testing.T) {
 	if b.commit(copy(region, "data")) {
 		t.Error("commit made data readable after discard")
 	}
-	if n, _ := b.take(make([]byte, 4)); n != 0 {
+	if n, _, _ := b.take(make([]byte, 4)); n != 0 {
 		t.Errorf("take after discard: %d bytes, want 0", n)
 	}
 }
