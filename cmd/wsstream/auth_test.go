@@ -1,11 +1,8 @@
 package main
 
 import (
-	"errors"
-	"io"
 	"net/http"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/coder/websocket"
@@ -49,10 +46,7 @@ func TestAuth(t *testing.T) {
 	t.Run("ClientWrongToken", func(t *testing.T) {
 		t.Setenv(tokenEnv, "wrong")
 		addr, clientLog := runInProcess(t, "client", "-listen", "127.0.0.1:0", "-url", url)
-		c := dialTCP(t, addr)
-		if _, err := io.Copy(io.Discard, c); !errors.Is(err, syscall.ECONNRESET) {
-			t.Fatalf("got %v, want a reset", err)
-		}
+		requireResetAt(t, addr)
 		if log := clientLog.String(); !strings.Contains(log, "refused the token (HTTP 401)") || strings.Contains(log, "retrying") {
 			t.Fatalf("the client should log the 401 and not retry:\n%s", log)
 		}

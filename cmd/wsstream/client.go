@@ -44,10 +44,10 @@ DESCRIPTION
     An end of stream is passed on as an end of stream (a TCP half-close
     toward the local side), a failure as a reset.
 
-    Until the WebSocket below can half-close (wsstream's Conn.CloseWrite),
-    an end of stream from the local side closes the WebSocket: an answer
-    the target sends after reading that end is lost (nc -N, some RPC
-    clients). wsstream uses Conn.CloseWrite as soon as the library has it.
+    Both commands offer half-close (wsstream's Conn.CloseWrite). With a
+    peer that does not accept it, an end of stream from the local side
+    closes the WebSocket instead: an answer the target sends after reading
+    that end is lost (nc -N, some RPC clients).
 
     On SIGINT or SIGTERM the client stops accepting, lets open tunnels
     finish for at most -drain-timeout, resets the rest and exits.

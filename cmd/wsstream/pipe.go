@@ -35,10 +35,6 @@ const (
 	endShutdown  = "shutdown"   // cut short: the command stopped
 )
 
-// halfCloser is a connection that can end its sending direction alone:
-// *net.TCPConn, and *wsstream.Conn once the library has Conn.CloseWrite.
-type halfCloser interface{ CloseWrite() error }
-
 // local is the local end of a tunnel: a TCP connection (tcpLocal) or
 // standard input and output (stdioLocal).
 type local interface {
@@ -75,17 +71,18 @@ type stats struct {
 //
 // The end of a stream is passed on as a half-close where both sides can
 // do one, and as a close otherwise:
-//   - EOF from the local side (it shut down writing, or closed): when ws
-//     has CloseWrite (see halfCloser) and it succeeds, the far end reads
-//     EOF and the other direction goes on, so an answer sent after the
-//     half-close arrives. Otherwise ws is closed with status 1000 after
-//     every byte read before the EOF has been sent: the far end reads EOF
-//     too, but data still on its way back is lost.
+//   - EOF from the local side (it shut down writing, or closed): when
+//     ws.CloseWrite succeeds (the peer negotiated half-close), the far
+//     end reads EOF and the other direction goes on, so an answer sent
+//     after the half-close arrives. Otherwise ws is closed with status
+//     1000 after every byte read before the EOF has been sent: the far
+//     end reads EOF too, but data still on its way back is lost.
 //   - EOF from the WebSocket (the far end half-closed, or closed with
 //     status 1000 or 1001): lc.CloseWrite, so the local side reads
-//     everything, then EOF. Once the WebSocket is gone (no CloseWrite, or
-//     its Conn has finished), the local side has at most halfCloseTimeout
-//     to finish; what it sends meanwhile is dropped.
+//     everything, then EOF. Once the WebSocket's Conn has finished (at
+//     once after a close; after the far end's half of a half-close), the
+//     local side has at most halfCloseTimeout to finish; what it sends
+//     meanwhile is dropped.
 //
 // Failures are passed on as failures: when the local side fails (a
 // reset), ws is closed with status 1011 (internal error); when the
@@ -139,13 +136,11 @@ func localToWS(ws *wsstream.Conn, lc local, log *slog.Logger) (int64, string) {
 		// sent after that is dropped.
 		return n, endClosed
 	case rerr == nil:
-		if hc, ok := any(ws).(halfCloser); ok {
-			err := hc.CloseWrite()
-			if err == nil {
-				return n, endHalfClose
-			}
-			log.Debug("half-closing the WebSocket failed; closing it", "err", err)
+		err := ws.CloseWrite()
+		if err == nil {
+			return n, endHalfClose
 		}
+		log.Debug("half-closing the WebSocket failed; closing it", "err", err)
 		// Close sends every byte written before the close frame.
 		if err := ws.Close(); err != nil {
 			log.Warn("closing the WebSocket after EOF", "err", err)
@@ -181,19 +176,15 @@ func wsToLocal(ws *wsstream.Conn, lc local, log *slog.Logger, watch *sync.WaitGr
 	case rerr == nil:
 		// EOF: the far end half-closed, or closed normally.
 		lc.CloseWrite()
-		if _, ok := any(ws).(halfCloser); ok {
-			// Maybe only a half-close: the local side may still send,
-			// until the Conn has finished.
-			watch.Go(func() {
-				sub := ws.Subscribe(wsstream.SubscribeOptions{Filter: func(wsstream.Event) bool { return false }})
-				for range sub.Events() { // only the ClosedEvent
-				}
-				lc.SetReadDeadline(time.Now().Add(halfCloseTimeout))
-			})
-			return n, endHalfClose
-		}
-		lc.SetReadDeadline(time.Now().Add(halfCloseTimeout))
-		return n, endEOF
+		// Maybe only a half-close: the local side may still send, until
+		// the Conn has finished.
+		watch.Go(func() {
+			sub := ws.Subscribe(wsstream.SubscribeOptions{Filter: func(wsstream.Event) bool { return false }})
+			for range sub.Events() { // only the ClosedEvent
+			}
+			lc.SetReadDeadline(time.Now().Add(halfCloseTimeout))
+		})
+		return n, endHalfClose
 	case errors.Is(rerr, net.ErrClosed):
 		// Closed here: by localToWS after EOF or a failure, or on
 		// shutdown. After an EOF, the local side waits for ours.

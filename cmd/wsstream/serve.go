@@ -11,26 +11,34 @@ import (
 
 // drainContext returns a context that is done drain after ctx is done
 // (at once when drain is zero or negative), for the tunnels that are open
-// when the command is told to stop; log records both moments. cancel
-// releases its resources and must be called.
-func drainContext(ctx context.Context, drain time.Duration, log *slog.Logger, open func() int64) (hard context.Context, cancel func()) {
+// when the command is told to stop; log records both moments. When ctx is
+// done, stopAccepting (if not nil) is called before anything is logged, so
+// that "no new connections" is true when it is read. cancel releases its
+// resources and must be called.
+func drainContext(ctx context.Context, drain time.Duration, log *slog.Logger, open func() int64,
+	stopAccepting func()) (hard context.Context, cancel func()) {
 	hard, kill := context.WithCancel(context.WithoutCancel(ctx))
-	var timer atomic.Pointer[time.Timer]
+	var timer *time.Timer // set once by the AfterFunc, before stopped is closed
+	stopped := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
+		defer close(stopped)
+		if stopAccepting != nil {
+			stopAccepting()
+		}
 		if n := open(); n > 0 {
 			log.Info("stopping: no new connections; draining open tunnels", "open", n, "drain_timeout", drain)
 		}
-		timer.Store(time.AfterFunc(max(drain, 0), func() {
+		timer = time.AfterFunc(max(drain, 0), func() {
 			if n := open(); n > 0 {
 				log.Warn("drain timeout: resetting open tunnels", "open", n)
 			}
 			kill()
-		}))
+		})
 	})
 	return hard, func() {
-		stop()
-		if t := timer.Load(); t != nil {
-			t.Stop()
+		if !stop() { // the AfterFunc runs or ran: wait for it, then stop its timer
+			<-stopped
+			timer.Stop()
 		}
 		kill()
 	}
@@ -47,10 +55,8 @@ func drainContext(ctx context.Context, drain time.Duration, log *slog.Logger, op
 func serveConns(ctx context.Context, l net.Listener, stopAccepting func(), drain time.Duration, log *slog.Logger,
 	handle func(ctx context.Context, id uint64, c net.Conn)) error {
 	var open atomic.Int64
-	hard, cancel := drainContext(ctx, drain, log, open.Load)
+	hard, cancel := drainContext(ctx, drain, log, open.Load, stopAccepting)
 	defer cancel()
-	stop := context.AfterFunc(ctx, stopAccepting)
-	defer stop()
 
 	var wg sync.WaitGroup
 	defer wg.Wait()

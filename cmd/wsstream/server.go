@@ -31,10 +31,10 @@ DESCRIPTION
     half-close toward the target), a failure as a reset (TCP) or a close
     status other than 1000 (WebSocket).
 
-    Until the WebSocket below can half-close (wsstream's Conn.CloseWrite),
-    an end of stream from the client's side closes the WebSocket: an answer
-    the target sends after reading that end is lost (nc -N, some RPC
-    clients). wsstream uses Conn.CloseWrite as soon as the library has it.
+    Both commands offer half-close (wsstream's Conn.CloseWrite). With a
+    peer that does not accept it, an end of stream from the target closes
+    the WebSocket instead: what the client sends after reading that end is
+    lost.
 
     Authentication: when a token is set (-token-file, or the environment
     variable WSSTREAM_TOKEN), a request must carry the header

@@ -18,7 +18,7 @@ var errTunnelFailed = errors.New("the tunnel failed")
 // the server could not be reached or the tunnel failed. When ctx is done
 // the tunnel gets drain to finish before it is reset.
 func (c *tunnelClient) runStdio(ctx context.Context, stdin io.Reader, stdout io.Writer, drain time.Duration) error {
-	hard, cancel := drainContext(ctx, drain, c.log, func() int64 { return 1 })
+	hard, cancel := drainContext(ctx, drain, c.log, func() int64 { return 1 }, nil)
 	defer cancel()
 	log := c.log.With("id", 1, "remote", "stdio")
 	ws, err := c.dialRetry(hard, log)

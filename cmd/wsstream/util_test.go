@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -104,4 +107,22 @@ func dialTCP(t *testing.T, addr string) *net.TCPConn {
 	t.Cleanup(func() { c.Close() })
 	c.SetDeadline(time.Now().Add(testTimeout))
 	return c.(*net.TCPConn)
+}
+
+// requireResetAt connects to addr and requires the connection to be
+// reset. The reset may come before connect returns (the kernel completes
+// the handshake on its own, and the tunnel may reset the connection
+// before the dialing goroutine runs again), so a reset at connect counts.
+func requireResetAt(t *testing.T, addr string) {
+	t.Helper()
+	var d net.Dialer
+	c, err := d.DialContext(testContext(t), "tcp", addr)
+	if err == nil {
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(testTimeout))
+		_, err = io.Copy(io.Discard, c)
+	}
+	if !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("got %v, want a connection reset", err)
+	}
 }
