@@ -125,7 +125,9 @@ func (c *Conn) flush(deadline time.Time) error {
 		return errDropped
 	}
 	if c.send.hasFailed() && !c.end.done() {
-		return errors.New("wsstream: written data could not be sent")
+		// writeFailed noted why before it failed the queue: the same
+		// cause Read and Write will report.
+		return c.end.failed()
 	}
 	return nil
 }

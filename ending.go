@@ -53,6 +53,13 @@ func (e *ending) fail(err error) {
 	e.mu.Unlock()
 }
 
+// failed returns the failure noted with fail, if any.
+func (e *ending) failed() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.failure
+}
+
 // notePeer records the peer's close frame. It reports whether this was
 // the first one noted.
 func (e *ending) notePeer(ce websocket.CloseError) bool {

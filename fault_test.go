@@ -244,8 +244,10 @@ var closedAlready = []error{nil}
 // socket buffer (as a TCP close after a write that returned), its close
 // frame behind them, and the peer's close frame, which the link lets
 // through, has completed the handshake on this side. The peer, which
-// never gets that close frame in time, times out.
-var writerCloseOutcome = []error{ErrCloseTimeout, nil}
+// never gets that close frame in time, times out and drops the
+// connection; when that happens before the writer's own timeout, the
+// writer's flush fails and Close reports the lost connection.
+var writerCloseOutcome = []error{ErrCloseTimeout, nil, ErrConnectionLost}
 
 func TestFaults(t *testing.T) {
 	c2s, s2c := faultproxy.ClientToServer, faultproxy.ServerToClient

@@ -143,7 +143,8 @@ func (q *sendQueue) pop() *[]byte {
 }
 
 // sent records that the writer is done with b, which pop returned: on
-// the socket if ok, and otherwise the queue fails and drops the rest.
+// the socket if ok, and otherwise the queue fails and drops the rest (the
+// caller notes why first: see Conn.sendOne).
 func (q *sendQueue) sent(b *[]byte, ok bool) {
 	q.mu.Lock()
 	q.bytes -= len(*b)

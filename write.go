@@ -113,8 +113,7 @@ func (c *Conn) startSending(size int) {
 		if b == nil {
 			break
 		}
-		err = c.ws.Write(c.ctx, websocket.MessageBinary, *b)
-		c.send.sent(b, err == nil)
+		err = c.sendOne(b)
 	}
 	if uerr := c.tr.out.uncork(); err == nil {
 		err = uerr
@@ -160,12 +159,22 @@ func (c *Conn) writeLoop() {
 			c.tr.out.cork()
 			corked = true
 		}
-		err := c.ws.Write(c.ctx, websocket.MessageBinary, *b)
-		c.send.sent(b, err == nil)
-		if err != nil {
+		if err := c.sendOne(b); err != nil {
 			c.writeFailed(err)
 		}
 	}
+}
+
+// sendOne sends b, which the queue's pop returned, as one message and
+// gives it back. A failure is noted as the cause of the end before the
+// queue fails, so that whoever finds the queue failed can tell why.
+func (c *Conn) sendOne(b *[]byte) error {
+	err := c.ws.Write(c.ctx, websocket.MessageBinary, *b)
+	if err != nil {
+		c.end.fail(connectionLostError(err))
+	}
+	c.send.sent(b, err == nil)
+	return err
 }
 
 // writeFailed handles a failed write: the queue refuses data from now on,
@@ -175,8 +184,8 @@ func (c *Conn) writeLoop() {
 // within CloseTimeout, or a local Close begins, the connection is
 // dropped.
 func (c *Conn) writeFailed(err error) {
+	c.end.fail(connectionLostError(err)) // before the queue fails: see sendOne
 	c.send.fail()
-	c.end.fail(connectionLostError(err))
 	t := time.NewTimer(c.opts.CloseTimeout)
 	defer t.Stop()
 	select {
