@@ -29,7 +29,10 @@ func (c *Conn) Close() error {
 //
 // CloseWithStatus returns nil when the handshake completed, also when the
 // peer started it, and when the Conn had already ended because the peer
-// closed it. It returns once every goroutine of the Conn has exited.
+// closed it. When the connection fails before the handshake completes
+// (the peer resets it while written bytes are still leaving, say), the
+// error is the one Read and Write report: it wraps [ErrConnectionLost],
+// or [ErrKeepaliveTimeout] when keepalive gave up first. It returns once every goroutine of the Conn has exited.
 // Calling it again, or calling Close, waits for the first call to finish
 // and returns nil.
 //
