@@ -22,10 +22,18 @@ import (
 func (c *Conn) Write(p []byte) (int, error) {
 	// Wait for the Write in progress, if any. Whatever wakes this one,
 	// writeStop decides, in its order; a deadline moved meanwhile sends
-	// it back to waiting.
+	// it back to waiting. Most Writes find no other in progress: the
+	// single-channel attempt first spares them a select over four
+	// channels, which locks all four.
 	for held := false; !held; {
 		if err := c.writeStop(); err != nil {
 			return 0, err
+		}
+		select {
+		case c.writeCallCh <- struct{}{}:
+			held = true
+			continue
+		default:
 		}
 		select {
 		case c.writeCallCh <- struct{}{}:
