@@ -71,8 +71,9 @@ type Conn struct {
 	// writeCallCh (buffer 1) is held by the Write in progress, so that
 	// concurrent Writes do not interleave.
 	writeCallCh chan struct{}
-	// lastInline is when a Write last started sending from its own
-	// goroutine, in Unix nanoseconds; see startSending.
+	// lastInline is when a Write last finished sending from its own
+	// goroutine, or handed a small write to the writer, in Unix
+	// nanoseconds; see startSending.
 	lastInline atomic.Int64
 
 	stateMu sync.Mutex // guards state

@@ -97,11 +97,13 @@ func (c *Conn) writeStop() error {
 // said start) and holds writeCallCh, so that nothing else is queued
 // meanwhile; size is how many bytes it writes.
 //
-// A small write that follows the last one sent this way within
-// coalesceWindow goes to the writer too: a stream of small writes is then
-// gathered into few messages and system calls, as Nagle's algorithm
+// A small write that comes within coalesceWindow of the end of the last
+// one sent this way goes to the writer too: a stream of small writes is
+// then gathered into few messages and system calls, as Nagle's algorithm
 // would, while a request-response exchange, whose writes are a round trip
-// apart, never waits.
+// apart, never waits. The window counts from the end of the send, so that
+// a system call slower than the window does not make every write of a
+// stream a system call of its own.
 func (c *Conn) startSending(size int) {
 	if c.tr == nil || c.tr.out.raw == nil {
 		go c.writeLoop()
@@ -113,7 +115,6 @@ func (c *Conn) startSending(size int) {
 		go c.writeLoop()
 		return
 	}
-	c.lastInline.Store(now)
 	c.tr.out.cork()
 	var err error
 	for err == nil && !c.tr.out.busy() {
@@ -126,6 +127,7 @@ func (c *Conn) startSending(size int) {
 	if uerr := c.tr.out.uncork(); err == nil {
 		err = uerr
 	}
+	c.lastInline.Store(time.Now().UnixNano())
 	if err != nil {
 		// The writer handles the failure, and waits where this Write
 		// must not.
