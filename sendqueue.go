@@ -51,9 +51,9 @@ func newSendQueue(maxMsg, limit int) *sendQueue {
 	}
 }
 
-// Small writes (under coalesceBelow bytes) that follow each other within
-// coalesceWindow are gathered by the writer goroutine rather than sent
-// one by one from the writing goroutine (see Conn.startSending).
+// Small writes (under coalesceBelow bytes) that come within coalesceWindow
+// of the end of the last send from a writing goroutine are gathered by the
+// writer goroutine rather than sent one by one (see Conn.startSending).
 const (
 	coalesceBelow  = 2 << 10
 	coalesceWindow = 5 * time.Microsecond
