@@ -34,6 +34,8 @@ type AcceptOptions struct {
 // coder/websocket's answers (426 for a request that is not an upgrade,
 // 403 for a refused origin, ...). As with websocket.Accept, r's context
 // must not be used once Accept returns; the Conn does not depend on it.
+// Headers set on w.Header() before Accept (a session cookie, say) are sent
+// with the 101 response. [Conn.Request] returns a copy of r.
 func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn, error) {
 	var o AcceptOptions
 	if opts != nil {
