@@ -155,7 +155,7 @@ func TestListenerHostileClients(t *testing.T) {
 			})
 		}
 	})
-	defer echoes.Wait()
+	defer waitGroup(t, &echoes)
 	defer l.Close()
 
 	baseFDs, baseGoroutines := openFDs(), runtime.NumGoroutine()
@@ -215,7 +215,7 @@ func TestListenerHostileClients(t *testing.T) {
 			}
 		})
 	}
-	hostiles.Wait()
+	waitGroup(t, &hostiles)
 	close(stop)
 	if err := <-realErrCh; err != nil {
 		t.Errorf("real client during the attack: %v", err)

@@ -178,7 +178,7 @@ func TestListenerCloseBoundedByStuckUpgrade(t *testing.T) {
 	if got := websocket.CloseStatus(err); got != websocket.StatusGoingAway {
 		t.Fatalf("client of the late upgrade read %v, want status 1001", err)
 	}
-	<-servedCh
+	recv(t, servedCh)
 	if _, err := l.Accept(); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("Accept after Close: %v, want net.ErrClosed", err)
 	}
@@ -229,12 +229,12 @@ func TestListenerReportsRefusals(t *testing.T) {
 		t.Fatalf("Dial: %v", err)
 	}
 	defer first.Close()
-	<-servedCh
+	recv(t, servedCh)
 	if c, _, err := Dial(testContext(t), s.url, nil); err == nil {
 		c.Close()
 		t.Fatal("Dial succeeded with a full backlog")
 	}
-	<-servedCh
+	recv(t, servedCh)
 	if err := errs.next(t); !errors.Is(err, ErrBacklogFull) {
 		t.Fatalf("OnUpgradeError got %v, want ErrBacklogFull", err)
 	}
@@ -244,7 +244,7 @@ func TestListenerReportsRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	<-servedCh
+	recv(t, servedCh)
 	// The backlog check comes first: still full.
 	if err := errs.next(t); !errors.Is(err, ErrBacklogFull) {
 		t.Fatalf("OnUpgradeError got %v for a plain request with a full backlog, want ErrBacklogFull", err)
@@ -257,7 +257,7 @@ func TestListenerReportsRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	<-servedCh
+	recv(t, servedCh)
 	if err := errs.next(t); err == nil || errors.Is(err, ErrBacklogFull) || !strings.Contains(err.Error(), "Upgrade") {
 		t.Fatalf("OnUpgradeError got %v for a plain request, want coder/websocket's error about the Upgrade header", err)
 	}
@@ -269,7 +269,7 @@ func TestListenerReportsRefusals(t *testing.T) {
 		c.Close()
 		t.Fatal("Dial succeeded after Close")
 	}
-	<-servedCh
+	recv(t, servedCh)
 	if err := errs.next(t); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("OnUpgradeError got %v after Close, want net.ErrClosed", err)
 	}

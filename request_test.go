@@ -51,7 +51,7 @@ func TestConnRequest(t *testing.T) {
 	} else if resp == nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("Dial without credentials: response %v, error %v; want 401", resp, err)
 	}
-	<-servedCh
+	recv(t, servedCh)
 
 	dopts := &DialOptions{}
 	dopts.HTTPHeader = http.Header{"Authorization": {"Bearer alice"}}
@@ -68,7 +68,7 @@ func TestConnRequest(t *testing.T) {
 	}
 	server := acceptConn(t, l)
 	defer server.Close()
-	<-servedCh // the request has ended: its context is cancelled
+	recv(t, servedCh) // the request has ended: its context is cancelled
 
 	r := server.Request()
 	if r == nil {

@@ -84,7 +84,7 @@ func runSoak(tb testing.TB, cfg soakConfig) soakStats {
 	}()
 	defer func() {
 		ln.Close()
-		servers.Wait()
+		waitGroup(tb, &servers)
 	}()
 
 	// Dial them all first, a few at a time, so that every pair is
@@ -138,7 +138,7 @@ func runSoak(tb testing.TB, cfg soakConfig) soakStats {
 			}
 		}()
 	}
-	wg.Wait()
+	waitGroup(tb, &wg)
 	close(errs)
 	for err := range errs {
 		tb.Error(err)

@@ -25,6 +25,10 @@ for m in "${modules[@]}"; do
     # Each failing test, with the 40 lines of output before its verdict
     # (with -v a test's log lines come just before it), then the end.
     grep -E -B40 -- '^\s*--- FAIL' "$log" | head -400 || true
+    # A test that hangs ends in a timeout panic, not a --- FAIL: show the
+    # tests that were running and the start of the goroutine dump.
+    grep -E -A120 -- '^panic: test timed out' "$log" | head -400 || true
+    grep -E '^(ok|FAIL|panic:) ' "$log" || true
     echo "(last lines of the log)"; tail -60 "$log"
     exit 1
   fi
