@@ -57,7 +57,7 @@ func runSoak(tb testing.TB, cfg soakConfig) soakStats {
 		tb.Fatal(err)
 	}
 	var servers sync.WaitGroup
-	serverErrs := make(chan error, cfg.pairs)
+	serverErrs := make(chan error, 2*cfg.pairs) // an echo error and a Close error each, at most
 	servers.Add(1)
 	go func() {
 		defer servers.Done()
