@@ -21,10 +21,11 @@ func TestCloseReportsLostConnectionWhileFlushing(t *testing.T) {
 	link.Freeze(faultproxy.ClientToServer)
 
 	// Fill the Conn's queue: Write times out once it is full, and what it
-	// accepted stays queued.
+	// accepted stays queued. The deadline is per Write, so that only a
+	// Write held back by a full queue times out.
 	chunk := make([]byte, 256<<10)
 	for {
-		client.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+		client.SetWriteDeadline(time.Now().Add(250 * time.Millisecond))
 		if _, err := client.Write(chunk); err != nil {
 			if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
 				t.Fatalf("Write into a frozen link: %v, want a timeout", err)

@@ -238,9 +238,12 @@ func TestCloseNowDropsAtOnce(t *testing.T) {
 		name := map[bool]string{false: "alone", true: "during Close"}[during]
 		t.Run(name, func(t *testing.T) {
 			c, _ := newClientWithRawServer(t, &DialOptions{Options: Options{CloseTimeout: time.Minute}})
-			// Fill the socket: the raw peer never reads.
-			c.SetWriteDeadline(time.Now().Add(300 * time.Millisecond))
+			// Fill the socket, the Conn's queue and its output: the raw
+			// peer never reads. The deadline is per Write, so the loop
+			// ends when a Write is held back, not when the time is up (a
+			// slow machine may not fill the kernel's buffers in time).
 			for {
+				c.SetWriteDeadline(time.Now().Add(250 * time.Millisecond))
 				if _, err := c.Write(make([]byte, 32<<10)); err != nil {
 					if !errors.Is(err, os.ErrDeadlineExceeded) {
 						t.Fatalf("Write: %v", err)
@@ -257,9 +260,13 @@ func TestCloseNowDropsAtOnce(t *testing.T) {
 						closeErr.Store(err)
 					}
 				}()
-				// Close is now waiting for the stuck flush.
-				for !c.send.isRunning() || !isClosed(c.closingCh) {
-					time.Sleep(time.Millisecond)
+				// Close has begun once closingCh is closed, and waits in
+				// its flush: the peer does not read, so bytes wait for the
+				// socket, with the writer or, handed on, in the transport's
+				// output (the writer may have exited by then).
+				recv(t, c.closingCh)
+				if !c.send.isRunning() && !c.tr.out.busy() {
+					t.Fatal("nothing waits for the socket: Close is not held in its flush")
 				}
 			} else {
 				close(closeDone)
