@@ -319,8 +319,10 @@ func TestFloodIsBounded(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	// There is no signal for "the sender is blocked": wait until its
 	// count stops moving.
+	// A sender that never stops is the bug this test looks for: the wait
+	// ends, too, once it has sent 64 MiB or after testTimeout.
 	last := int64(-1)
-	for stable := 0; stable < 5; {
+	for stable, deadline := 0, time.Now().Add(testTimeout); stable < 5 && last < 64<<20 && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
 		if n := sent.Load(); n == last {
 			stable++
