@@ -32,9 +32,9 @@ func (c *Conn) Close() error {
 // closed it. When the connection fails before the handshake completes
 // (the peer resets it while written bytes are still leaving, say), the
 // error is the one Read and Write report: it wraps [ErrConnectionLost],
-// or [ErrKeepaliveTimeout] when keepalive gave up first. It returns once every goroutine of the Conn has exited.
-// Calling it again, or calling Close, waits for the first call to finish
-// and returns nil.
+// or [ErrKeepaliveTimeout] when keepalive gave up first. It returns once
+// every goroutine of the Conn has exited. Calling it again, or calling
+// Close, waits for the first call to finish and returns nil.
 //
 // A code that cannot be sent in a close frame (1004, 1005, 1006, 1015,
 // or outside 1000-1014 and 3000-4999) or a reason over 123 bytes is a

@@ -14,7 +14,7 @@ import (
 // when the command is told to stop; log records both moments. When ctx is
 // done, stopAccepting (if not nil) is called before anything is logged, so
 // that "no new connections" is true when it is read. cancel releases its
-// resources and must be called.
+// resources and must be called; calling it again does nothing.
 func drainContext(ctx context.Context, drain time.Duration, log *slog.Logger, open func() int64,
 	stopAccepting func()) (hard context.Context, cancel func()) {
 	hard, kill := context.WithCancel(context.WithoutCancel(ctx))
@@ -35,12 +35,15 @@ func drainContext(ctx context.Context, drain time.Duration, log *slog.Logger, op
 			kill()
 		})
 	})
+	var once sync.Once
 	return hard, func() {
-		if !stop() { // the AfterFunc runs or ran: wait for it, then stop its timer
-			<-stopped
-			timer.Stop()
-		}
-		kill()
+		once.Do(func() {
+			if !stop() { // the AfterFunc runs or ran: wait for it, then stop its timer
+				<-stopped
+				timer.Stop()
+			}
+			kill()
+		})
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"strings"
@@ -130,6 +131,34 @@ func TestServeConnsDrainTimeout(t *testing.T) {
 		}
 		if s := logBuf.String(); !strings.Contains(s, "drain timeout: resetting open tunnels") {
 			t.Errorf("the reset was not logged:\n%s", s)
+		}
+	})
+}
+
+// TestServeConnsAcceptError: when Accept fails on its own (the server
+// below failed), serveConns stops accepting and returns the error at
+// once, without a drain, and releases what it holds.
+func TestServeConnsAcceptError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newChanListener()
+		stops := 0
+		served := make(chan error, 1)
+		go func() {
+			served <- serveConns(context.Background(), l, func() { stops++; l.Close() }, time.Minute,
+				slog.New(slog.DiscardHandler), func(context.Context, uint64, net.Conn) {})
+		}()
+		l.Close()
+		synctest.Wait()
+		select {
+		case err := <-served:
+			if !errors.Is(err, net.ErrClosed) {
+				t.Errorf("serveConns returned %v, want Accept's net.ErrClosed", err)
+			}
+		default:
+			t.Fatal("serveConns did not return after Accept failed")
+		}
+		if stops != 1 {
+			t.Errorf("stopAccepting was called %d times, want 1", stops)
 		}
 	})
 }
