@@ -117,15 +117,7 @@ func (c *Conn) endErr() error {
 // closeSocket calls ws.close(code, reason), turning an exception into an
 // error.
 func closeSocket(ws js.Value, code websocket.StatusCode, reason string) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			jsErr, ok := r.(js.Error)
-			if !ok {
-				panic(r)
-			}
-			err = jsErr
-		}
-	}()
+	defer catchException(&err)
 	ws.Call("close", int(code), reason)
 	return nil
 }

@@ -84,14 +84,6 @@ func Dial(ctx context.Context, url string, subprotocols []string, opts *Options)
 // newWebSocket calls the WebSocket constructor, turning the exception it
 // throws for a bad URL or subprotocol into an error.
 func newWebSocket(url string, protocols []any) (ws js.Value, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			jsErr, ok := r.(js.Error)
-			if !ok {
-				panic(r)
-			}
-			err = jsErr
-		}
-	}()
+	defer catchException(&err)
 	return js.Global().Get("WebSocket").New(url, protocols), nil
 }

@@ -2,7 +2,10 @@
 
 package browser
 
-import "errors"
+import (
+	"errors"
+	"syscall/js"
+)
 
 // Errors of this package, matched with errors.Is.
 var (
@@ -34,3 +37,15 @@ var (
 	// CloseNow.
 	ErrCloseTimeout = errors.New("browser: close handshake timed out")
 )
+
+// catchException, deferred, turns a JavaScript exception thrown by a call
+// into the browser (a js.Error panic) into *err. Any other panic goes on.
+func catchException(err *error) {
+	if r := recover(); r != nil {
+		jsErr, ok := r.(js.Error)
+		if !ok {
+			panic(r)
+		}
+		*err = jsErr
+	}
+}

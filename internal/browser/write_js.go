@@ -77,24 +77,21 @@ func (c *Conn) buffered() int {
 }
 
 func (c *Conn) send(typ websocket.MessageType, p []byte) (err error) {
+	if typ != websocket.MessageBinary && typ != websocket.MessageText {
+		return fmt.Errorf("browser: unknown message type %v", typ)
+	}
 	defer func() {
-		if r := recover(); r != nil {
-			jsErr, ok := r.(js.Error)
-			if !ok {
-				panic(r)
-			}
-			err = fmt.Errorf("browser: send: %w", jsErr)
+		if err != nil {
+			err = fmt.Errorf("browser: send: %w", err)
 		}
 	}()
-	switch typ {
-	case websocket.MessageBinary:
+	defer catchException(&err)
+	if typ == websocket.MessageBinary {
 		b := uint8Array.New(len(p))
 		js.CopyBytesToJS(b, p)
 		c.ws.Call("send", b)
-	case websocket.MessageText:
+	} else {
 		c.ws.Call("send", string(p))
-	default:
-		return fmt.Errorf("browser: unknown message type %v", typ)
 	}
 	return nil
 }
