@@ -37,6 +37,12 @@ func (c *Conn) Write(p []byte) (int, error) {
 		}
 		select {
 		case c.writeCallCh <- struct{}{}:
+			// Woken by the slot: what else happened while this Write
+			// waited (a close, say) still comes first.
+			if err := c.writeStop(); err != nil {
+				<-c.writeCallCh
+				return 0, err
+			}
 			held = true
 		case <-c.closingCh:
 		case <-c.end.doneCh:
@@ -45,16 +51,20 @@ func (c *Conn) Write(p []byte) (int, error) {
 	}
 	defer func() { <-c.writeCallCh }()
 
+	// writeStop was asked just before the slot was taken; from here it is
+	// asked again before every push but the first.
 	n := 0
-	for {
+	for first := true; ; first = false {
 		// Once every byte is queued, the Write has succeeded, whatever
 		// happened to the Conn meanwhile (the bytes may even have been
 		// sent from this goroutine).
 		if n == len(p) {
 			return n, nil
 		}
-		if err := c.writeStop(); err != nil {
-			return n, err
+		if !first {
+			if err := c.writeStop(); err != nil {
+				return n, err
+			}
 		}
 		k, start := c.send.push(p[n:])
 		n += k
