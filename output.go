@@ -49,7 +49,9 @@ type output struct {
 	tryFn  func(fd uintptr) bool
 
 	// spaceCh (buffer 1) tells a writer waiting for the queue that the
-	// flusher wrote a batch; idleCh (buffer 1) that it exited.
+	// flusher wrote a batch (coder/websocket writes one frame at a time:
+	// one such writer at most); idleCh (buffer 1) that it exited, and a
+	// waitIdle that finds it so passes that on to the next waiter.
 	spaceCh chan struct{}
 	idleCh  chan struct{}
 }
@@ -251,6 +253,11 @@ func (o *output) waitIdle(timeoutCh <-chan time.Time) bool {
 	for o.busy() {
 		select {
 		case <-o.idleCh:
+			// Close's flush and the transport's drain can wait at once:
+			// the one notification must reach both.
+			if !o.busy() {
+				notify(o.idleCh)
+			}
 		case <-timeoutCh:
 			return !o.busy()
 		}

@@ -132,3 +132,31 @@ func TestOutputDrainIsBounded(t *testing.T) {
 		t.Error("the flusher still runs after drain")
 	}
 }
+
+// TestOutputWaitIdleWakesEveryWaiter: Close's flush and the transport's
+// drain can wait for the flusher at the same time; its exit wakes both.
+// (A one-token notification woke one, and the other waited forever: a
+// Close that hung in nettest under load.)
+func TestOutputWaitIdleWakesEveryWaiter(t *testing.T) {
+	o, peer := newTestOutput(t)
+	chunk := make([]byte, 64<<10)
+	var want int
+	for !o.busy() {
+		o.write(chunk)
+		want += len(chunk)
+	}
+	const waiters = 4
+	idle := make(chan bool, waiters)
+	for range waiters {
+		go func() { idle <- o.waitIdle(nil) }()
+	}
+	peer.SetReadDeadline(time.Now().Add(testTimeout))
+	if _, err := io.ReadFull(peer, make([]byte, want)); err != nil {
+		t.Fatalf("peer read: %v", err)
+	}
+	for i := range waiters {
+		if !recv(t, idle) {
+			t.Fatalf("waiter %d: waitIdle(nil) reported a flusher still running", i)
+		}
+	}
+}
