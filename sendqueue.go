@@ -20,8 +20,10 @@ type sendQueue struct {
 	mu    sync.Mutex // guards bufs, bytes, running and failed
 	bufs  []*[]byte  // waiting for the socket, oldest first
 	bytes int        // bytes in bufs plus the buffer being sent
-	// running is set while a writer goroutine exists. Whoever sets it
-	// starts the writer; only the writer clears it, then notifies exitCh.
+	// running is set while a sender exists: a writer goroutine, or a Write
+	// sending from its own goroutine. Whoever sets it starts the sender;
+	// only the sender clears it (linger, stopIfEmpty), then notifies
+	// exitCh.
 	running bool
 	// failed is set when a write failed: nothing more is sent, and
 	// queued bytes are dropped.
@@ -211,15 +213,19 @@ func (q *sendQueue) linger(stopCh <-chan struct{}) bool {
 // otherwise it reports false and the caller must start a writer.
 func (q *sendQueue) stopIfEmpty() bool {
 	q.mu.Lock()
-	defer q.mu.Unlock()
-	if len(q.bufs) > 0 || q.failed {
-		return false
+	stop := len(q.bufs) == 0 && !q.failed
+	if stop {
+		q.running = false
 	}
-	q.running = false
-	return true
+	q.mu.Unlock()
+	if stop {
+		notify(q.exitCh) // a Close may be waiting in waitExit
+	}
+	return stop
 }
 
-// isRunning reports whether a writer goroutine exists.
+// isRunning reports whether a sender (a writer goroutine or a Write sending
+// from its own goroutine) exists.
 func (q *sendQueue) isRunning() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()

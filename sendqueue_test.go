@@ -5,6 +5,7 @@ package wsstream
 import (
 	"bytes"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -93,4 +94,33 @@ func TestSendQueueLingerSeesLateData(t *testing.T) {
 	if !q.linger(make(chan struct{})) {
 		t.Fatal("linger missed data queued before it waited")
 	}
+}
+
+// TestSendQueueStopIfEmptyWakesWaitExit: a Write that sent everything
+// from its own goroutine clears running with stopIfEmpty; a Close waiting
+// in waitExit meanwhile must learn of it then, not at its timeout.
+func TestSendQueueStopIfEmptyWakesWaitExit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := newSendQueue(1024, 4096)
+		if _, start := q.push([]byte("x")); !start {
+			t.Fatal("push into an idle queue did not ask for a sender")
+		}
+		exited := make(chan bool, 1)
+		go func() { exited <- q.waitExit(nil) }()
+		synctest.Wait() // the waiter is blocked
+		b := q.pop()
+		q.sent(b, true)
+		if !q.stopIfEmpty() {
+			t.Fatal("stopIfEmpty on an empty queue reported more to send")
+		}
+		synctest.Wait()
+		select {
+		case ok := <-exited:
+			if !ok {
+				t.Fatal("waitExit reported a sender still running")
+			}
+		default:
+			t.Fatal("waitExit still waits after stopIfEmpty cleared running")
+		}
+	})
 }
