@@ -70,7 +70,7 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 		}
 		return nil, err
 	}
-	h.c = newConnOver(ws, hw.t, so)
+	h.c = newConnOver(ws, hw.t, so, !hw.early)
 	h.c.req = upgradeRequest(r)
 	h.c.start()
 	return h.c, nil
@@ -120,6 +120,10 @@ type hijackWriter struct {
 	http.ResponseWriter
 	closeTimeout time.Duration
 	t            *transport
+	// early is set when the client sent bytes after its request before
+	// the response: they are in net/http's buffer, which coder/websocket
+	// then reads first, so frames are not decoded on this Conn.
+	early bool
 }
 
 func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -131,7 +135,7 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		nc.Close()
 		return nil, nil, err
 	}
-	w.t = newTransport(nc, w.closeTimeout)
+	w.t = newTransport(nc, w.closeTimeout, false)
 	// net/http's 4 KiB buffers would stay with coder/websocket for the
 	// life of the connection. Small ones do: frames are corked below the
 	// writer, and payloads are read straight into the Conn's buffer, past
@@ -143,6 +147,8 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if brw.Reader.Buffered() == 0 {
 		small.Reader = bufio.NewReaderSize(w.t, serverBufferSize)
 		*brw.Reader = bufio.Reader{}
+	} else {
+		w.early = true
 	}
 	*brw.Writer = bufio.Writer{}
 	return w.t, small, nil

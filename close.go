@@ -52,6 +52,7 @@ func (c *Conn) CloseWithStatus(code websocket.StatusCode, reason string) error {
 		<-c.doneCh
 		return nil
 	}
+	c.interruptRead()
 	c.recv.discard() // nobody reads any more
 
 	deadline := time.Now().Add(c.opts.CloseTimeout)
@@ -87,6 +88,7 @@ func (c *Conn) CloseWithStatus(code websocket.StatusCode, reason string) error {
 // finished, it does nothing. It always returns nil.
 func (c *Conn) CloseNow() error {
 	first := c.beginClose()
+	c.interruptRead()
 	c.abort()
 	if !first {
 		<-c.doneCh

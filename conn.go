@@ -59,6 +59,9 @@ type Conn struct {
 	halfClose bool
 	// req is the upgrade request, for Conns made by Accept; nil otherwise.
 	req *http.Request
+	// decoding is set when Reads may decode frames themselves (see
+	// readdirect.go).
+	decoding bool
 
 	readDeadline  deadline
 	writeDeadline deadline
@@ -182,6 +185,7 @@ func (c *Conn) Subprotocol() string {
 func (c *Conn) SetDeadline(t time.Time) error {
 	c.readDeadline.set(t)
 	c.writeDeadline.set(t)
+	c.interruptRead()
 	return nil
 }
 
@@ -193,6 +197,7 @@ func (c *Conn) SetDeadline(t time.Time) error {
 // nil.
 func (c *Conn) SetReadDeadline(t time.Time) error {
 	c.readDeadline.set(t)
+	c.interruptRead()
 	return nil
 }
 

@@ -16,7 +16,10 @@ import (
 // A deadline never touches the connection below: when it passes, blocked
 // calls return and nothing else happens.
 type deadline struct {
-	mu sync.Mutex // guards timer, armed and cancelCh
+	mu sync.Mutex // guards at, timer, armed and cancelCh
+
+	// at is the deadline; zero when none.
+	at time.Time
 
 	// timer closes cancelCh when the deadline passes. It is created on the
 	// first future deadline and reused afterwards.
@@ -40,6 +43,7 @@ func (d *deadline) set(t time.Time) {
 	defer d.mu.Unlock()
 
 	d.disarm()
+	d.at = t
 
 	passed := isClosed(d.cancelCh)
 	if t.IsZero() {
@@ -90,6 +94,13 @@ func (d *deadline) wait() <-chan struct{} {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.cancelCh
+}
+
+// when returns the deadline, zero when none.
+func (d *deadline) when() time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.at
 }
 
 // passed reports whether the deadline has passed.

@@ -91,7 +91,7 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Resp
 	if t != nil {
 		t.setLinger(so.CloseTimeout)
 	}
-	h.c = newConnOver(ws, t, so)
+	h.c = newConnOver(ws, t, so, true)
 	h.c.start()
 	return h.c, resp, nil
 }
@@ -132,14 +132,18 @@ func (g *dialGroup) abandon() {
 }
 
 // newConnOver returns a Conn over ws, seeing the connection t below it,
-// or with the caveats of New when t is nil.
-func newConnOver(ws *websocket.Conn, t *transport, o Options) *Conn {
+// or with the caveats of New when t is nil. frames says that nothing of
+// the frames was read into a buffer t does not see: then Reads may decode
+// them (readdirect.go).
+func newConnOver(ws *websocket.Conn, t *transport, o Options, frames bool) *Conn {
 	ws.SetReadLimit(-1) // the read loop streams messages of any size
 	if t == nil {
 		ctx, cancel := context.WithCancel(context.Background())
 		return newConn(ws, nil, o, ctx, cancel, unknownAddr{}, unknownAddr{})
 	}
-	return newConn(ws, t, o, context.Background(), nil, t.LocalAddr(), t.RemoteAddr())
+	c := newConn(ws, t, o, context.Background(), nil, t.LocalAddr(), t.RemoteAddr())
+	c.decoding = frames && t.in.startFrames()
+	return c
 }
 
 // hookTransport returns a copy of hc whose transport, also returned,
@@ -182,7 +186,7 @@ func hookTransport(hc *http.Client, closeTimeout time.Duration, dialed *atomic.P
 				nc.Close()
 				return nil, errAbandoned
 			}
-			t := newTransport(nc, closeTimeout)
+			t := newTransport(nc, closeTimeout, true)
 			dialed.Store(t)
 			return t, nil
 		}

@@ -10,3 +10,5 @@ import "syscall"
 const rawWriteSupported = false
 
 func rawWrite(uintptr, []byte) (int, error) { return 0, syscall.EINVAL }
+
+func rawRead(uintptr, []byte) (int, error) { return 0, syscall.EINVAL }

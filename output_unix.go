@@ -9,3 +9,5 @@ import "syscall"
 const rawWriteSupported = true
 
 func rawWrite(fd uintptr, p []byte) (int, error) { return syscall.Write(int(fd), p) }
+
+func rawRead(fd uintptr, p []byte) (int, error) { return syscall.Read(int(fd), p) }

@@ -59,6 +59,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 		if len(p) == 0 {
 			return 0, nil
 		}
+		if c.readDirect() {
+			continue
+		}
 		select {
 		case <-c.recv.readableCh:
 		case <-c.end.doneCh:
@@ -73,6 +76,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 // runs (which does it), finishes the Conn.
 func (c *Conn) readLoop() {
 	err := c.readMessages()
+	c.endDirect()
 
 	// Claim the end of the Conn before Read can report it, so that a Close
 	// called after Read failed waits for the end instead of starting a
@@ -116,6 +120,9 @@ var errAborted = errors.New("wsstream: connection dropped")
 // buffer until reading fails. It returns why.
 func (c *Conn) readMessages() error {
 	for {
+		if err := c.decodeTurn(); err != nil {
+			return err
+		}
 		typ, r, err := c.ws.Reader(c.ctx)
 		if err != nil {
 			return err
@@ -154,6 +161,7 @@ func (c *Conn) readMessages() error {
 		if c.halfClose && total == 0 && !afterEOF {
 			c.recv.closeRead() // the peer's end-of-stream marker
 		}
+		c.coderMessageDone()
 	}
 }
 

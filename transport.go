@@ -39,13 +39,19 @@ type transport struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	// readAt is when Read last returned bytes, in Unix nanoseconds.
+	// in is the input side: see input.
+	in input
+
+	// readAt is when bytes last arrived, in Unix nanoseconds.
 	readAt atomic.Int64
 }
 
 // Read reads from the connection, noting when bytes arrive: any byte
 // from the peer is a sign of life for keepalive.
 func (t *transport) Read(p []byte) (int, error) {
+	if t.in.raw != nil {
+		return t.in.read(p)
+	}
 	n, err := t.Conn.Read(p)
 	if n > 0 {
 		t.readAt.Store(time.Now().UnixNano())
@@ -53,9 +59,11 @@ func (t *transport) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func newTransport(nc net.Conn, closeTimeout time.Duration) *transport {
+// newTransport returns the transport over nc, for a client or a server.
+func newTransport(nc net.Conn, closeTimeout time.Duration, client bool) *transport {
 	t := &transport{Conn: nc, closeTimeout: closeTimeout}
 	t.out.init(nc)
+	t.in.init(nc, &t.readAt, client)
 	return t
 }
 
@@ -79,6 +87,7 @@ func (t *transport) Close() error {
 	t.closeCalled = true
 	linger := t.linger
 	t.mu.Unlock()
+	t.in.close()
 	t.out.drain(t.closeTimeout)
 	if linger > 0 {
 		t.Conn.SetReadDeadline(time.Now().Add(linger))

@@ -1,0 +1,374 @@
+//go:build !js
+
+package wsstream
+
+import (
+	"errors"
+	"io"
+	"math"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// input is the transport's read side when it has a socket of its own
+// (TCP, not TLS): the bytes read from the socket pass through an inbox
+// that it owns, so that a Read can decode binary frames from it in its own
+// goroutine (readdirect.go) while everything else still goes through
+// coder/websocket. Two rules make that safe:
+//
+//   - coder/websocket is handed at most the rest of the frame it is reading
+//     (read), so when it finishes a message its buffer is empty, and
+//     whoever decodes next starts at a frame header;
+//   - only the holder of the token reads the socket or touches the inbox,
+//     and a holder that waits for the socket can be interrupted (kick)
+//     through the socket's read deadline, which it clears again before it
+//     gives the token up.
+//
+// On a client, the HTTP response before the frames is handed on one head
+// at a time (readHead), so that net/http keeps none of the frames in its
+// buffer.
+type input struct {
+	nc  net.Conn
+	raw syscall.RawConn // nil: the read side is nc's, unchanged
+	// readAt is the transport's: when bytes last arrived.
+	readAt *atomic.Int64
+
+	// tokenCh (buffer 1) is the token: full while somebody holds it.
+	tokenCh chan struct{}
+
+	kickMu sync.Mutex // guards waiting, waiter, deadlineSet and closed
+	// waiting is set while the holder waits for the socket in waitRead;
+	// waiter says who it is.
+	waiting bool
+	waiter  driver
+	// deadlineSet is set while the socket's read deadline is set, by
+	// waitRead or by kick; waitRead clears it before it returns.
+	deadlineSet bool
+	// closed is set when the transport closes: nobody waits for the
+	// socket any more, and its read deadline is the closer's.
+	closed bool
+
+	// Owned by the token's holder.
+	head      bool    // the HTTP response is being read: hand it on head by head
+	headState int     // readHead's position: 0 in a line, 1 at a line's start, 2 after its '\r'
+	frames    bool    // the frames have begun; false for a server whose peer sent them early
+	client    bool    // frames from the peer are not masked
+	bufp      *[]byte // the inbox's pool handle; nil while empty
+	start, n  int     // the inbox's unread bytes: (*bufp)[start:start+n]
+	frameLeft int64   // bytes of the frame coder/websocket reads that it has yet to get
+	// The frame being decoded by readdirect.go: payload bytes still to
+	// come, and the mask to apply to the next one.
+	payloadLeft int64
+	masked      bool
+	maskKey     uint32
+
+	// tryBuf, tryN and tryErr are tryFn's argument and results, bound
+	// once so that a read does not allocate. Owned by the holder.
+	tryBuf []byte
+	tryN   int
+	tryErr error
+	tryFn  func(fd uintptr) bool
+
+	// Shared with the Conn (readdirect.go).
+	coderTurn atomic.Bool  // coder/websocket reads the frames, not a decoder
+	readers   atomic.Int32 // Reads decoding or waiting to
+	readEnd   atomic.Int64 // when the last of them left, in Unix nanoseconds
+	idleArmed atomic.Bool  // idleTimer is scheduled, or about to be
+	idleMu    sync.Mutex   // guards idleTimer and idleStopped
+	// idleTimer wakes the read loop once Reads have stopped wanting the
+	// socket; made on first use. idleStopped is set when the read loop
+	// has ended: the timer is stopped and never set again.
+	idleTimer   *time.Timer
+	idleStopped bool
+	pumpCh      chan struct{} // (buffer 1) wakes the read loop waiting for its turn
+}
+
+// driver says who holds the token and waits for the socket.
+type driver int
+
+const (
+	driverLoop driver = iota // the read loop
+	driverRead               // a Read
+)
+
+// inboxSize is the size of the inbox.
+const inboxSize = 16 << 10
+
+// aLongTimeAgo is a read deadline in the past: it interrupts a wait.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// errKicked is what waitRead returns when it was interrupted, or did not
+// wait because stop said so.
+var errKicked = errors.New("wsstream: wait interrupted")
+
+func (in *input) init(nc net.Conn, readAt *atomic.Int64, client bool) {
+	in.nc, in.readAt, in.client = nc, readAt, client
+	sc, ok := nc.(syscall.Conn)
+	if !ok || !rawWriteSupported {
+		return
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	in.raw = raw
+	in.tokenCh = make(chan struct{}, 1)
+	in.pumpCh = make(chan struct{}, 1)
+	in.tryFn = in.tryRead
+	in.head = client
+}
+
+// startFrames says that the frames begin with the next byte from the
+// socket (or the inbox): the handshake is over and nothing of the frames
+// is in anybody's buffer. It reports whether frames may be decoded.
+func (in *input) startFrames() bool {
+	if in.raw == nil {
+		return false
+	}
+	in.acquire()
+	in.head, in.frames = false, true
+	in.release()
+	return true
+}
+
+// acquire takes the token, waiting for it.
+func (in *input) acquire() {
+	in.tokenCh <- struct{}{}
+}
+
+// release gives the token up, and the inbox back to its pool when empty.
+func (in *input) release() {
+	if in.n == 0 && in.bufp != nil {
+		putBuf(in.bufp)
+		in.bufp, in.start = nil, 0
+	}
+	<-in.tokenCh
+}
+
+// read is how coder/websocket and net/http read the transport.
+func (in *input) read(p []byte) (int, error) {
+	in.acquire()
+	defer in.release()
+	switch {
+	case in.head:
+		return in.readHead(p)
+	case !in.frames:
+		if in.n > 0 {
+			return in.take(p), nil
+		}
+		return in.readSocket(p)
+	case in.payloadLeft > 0:
+		// A frame the decoder began, cut short by a failing socket:
+		// coder/websocket must not read it from the middle.
+		return 0, io.ErrUnexpectedEOF
+	}
+	if in.frameLeft == 0 {
+		// At a frame header: have it whole first, to know the frame's size.
+		for {
+			h, ok := parseHead(in.pending())
+			if ok {
+				in.frameLeft = int64(h.size) + min(max(h.payload, 0), math.MaxInt64-int64(h.size))
+				break
+			}
+			if err := in.fill(); err != nil {
+				if in.n == 0 {
+					return 0, err
+				}
+				in.frameLeft = int64(in.n) // the start of a header, then the error
+				break
+			}
+		}
+	}
+	if in.n == 0 {
+		// Nothing buffered: read straight into p, within the frame.
+		n, err := in.readSocket(p[:min(int64(len(p)), in.frameLeft)])
+		in.frameLeft -= int64(n)
+		return n, err
+	}
+	n := in.take(p[:min(int64(len(p)), in.frameLeft)])
+	in.frameLeft -= int64(n)
+	return n, nil
+}
+
+// readHead hands on the HTTP response, never past the end of a head (the
+// empty line), so that the frames after it stay in the inbox.
+func (in *input) readHead(p []byte) (int, error) {
+	if in.n == 0 {
+		if err := in.fill(); err != nil {
+			return 0, err
+		}
+	}
+	b := in.pending()
+	k := min(len(p), len(b))
+	for i, ch := range b[:k] {
+		switch {
+		case ch == '\n' && in.headState > 0:
+			in.headState, k = 0, i+1
+		case ch == '\n':
+			in.headState = 1
+		case ch == '\r' && in.headState == 1:
+			in.headState = 2
+		default:
+			in.headState = 0
+		}
+		if k == i+1 {
+			break
+		}
+	}
+	return in.take(p[:k]), nil
+}
+
+// pending returns the inbox's unread bytes.
+func (in *input) pending() []byte {
+	if in.bufp == nil {
+		return nil
+	}
+	return (*in.bufp)[in.start : in.start+in.n]
+}
+
+// take moves unread bytes of the inbox into p.
+func (in *input) take(p []byte) int {
+	k := copy(p, in.pending())
+	in.consume(k)
+	return k
+}
+
+// consume drops the first k unread bytes of the inbox.
+func (in *input) consume(k int) {
+	in.start += k
+	in.n -= k
+	if in.n == 0 {
+		in.start = 0
+	}
+}
+
+// space returns the inbox's free room after its unread bytes, moving them
+// to the front when they reach its end.
+func (in *input) space() []byte {
+	if in.bufp == nil {
+		in.bufp = getBuf(inboxSize)
+	}
+	if in.start > 0 && in.start+in.n == len(*in.bufp) {
+		copy(*in.bufp, in.pending())
+		in.start = 0
+	}
+	return (*in.bufp)[in.start+in.n:]
+}
+
+// fill reads once from the socket into the inbox, blocking.
+func (in *input) fill() error {
+	n, err := in.readSocket(in.space())
+	in.n += n
+	return err
+}
+
+// readSocket reads once from the socket, blocking.
+func (in *input) readSocket(p []byte) (int, error) {
+	n, err := in.nc.Read(p)
+	if n > 0 {
+		in.readAt.Store(time.Now().UnixNano())
+	}
+	return n, err
+}
+
+// waitRead reads once from the socket into p, waiting for it to be
+// readable, as who. It does not wait, and returns errKicked, when stop
+// (called under kickMu) says so; a kick ends the wait with errKicked too.
+// at, when not zero, is a deadline for the wait: passing it also returns
+// errKicked. The caller holds the token.
+func (in *input) waitRead(p []byte, who driver, stop func() (at time.Time, stop bool)) (int, error) {
+	in.kickMu.Lock()
+	if in.closed {
+		in.kickMu.Unlock()
+		return 0, net.ErrClosed
+	}
+	at, stopped := stop()
+	if stopped {
+		in.kickMu.Unlock()
+		return 0, errKicked
+	}
+	in.waiting, in.waiter = true, who
+	if !at.IsZero() {
+		in.nc.SetReadDeadline(at)
+		in.deadlineSet = true
+	}
+	in.kickMu.Unlock()
+
+	in.tryBuf = p
+	err := in.raw.Read(in.tryFn)
+	n := in.tryN
+	if err == nil {
+		err = in.tryErr
+	}
+	in.tryBuf, in.tryN, in.tryErr = nil, 0, nil
+
+	in.kickMu.Lock()
+	in.waiting = false
+	if in.deadlineSet && !in.closed {
+		in.nc.SetReadDeadline(time.Time{})
+		in.deadlineSet = false
+	}
+	in.kickMu.Unlock()
+
+	if n > 0 {
+		in.readAt.Store(time.Now().UnixNano())
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		err = errKicked
+	}
+	return n, err
+}
+
+// tryRead is the raw read: one attempt, and false to wait for the socket.
+func (in *input) tryRead(fd uintptr) bool {
+	for {
+		n, err := rawRead(fd, in.tryBuf)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return false
+		case err != nil:
+			in.tryN, in.tryErr = 0, err
+		case n == 0:
+			in.tryN, in.tryErr = 0, io.EOF
+		default:
+			in.tryN, in.tryErr = n, nil
+		}
+		return true
+	}
+}
+
+// close stops every wait for the socket, for good: the transport closes.
+func (in *input) close() {
+	if in.raw == nil {
+		return
+	}
+	in.kickMu.Lock()
+	in.closed = true
+	if in.waiting {
+		in.nc.SetReadDeadline(aLongTimeAgo)
+	}
+	in.kickMu.Unlock()
+}
+
+// kick interrupts the holder's wait for the socket, if it waits and is
+// one of whom.
+func (in *input) kick(whom ...driver) {
+	in.kickMu.Lock()
+	defer in.kickMu.Unlock()
+	if !in.waiting {
+		return
+	}
+	for _, w := range whom {
+		if w == in.waiter {
+			in.nc.SetReadDeadline(aLongTimeAgo)
+			in.deadlineSet = true
+			return
+		}
+	}
+}

@@ -1,0 +1,328 @@
+//go:build !js
+
+package wsstream
+
+import "time"
+
+// Reading without a hand-off. A Read that finds nothing buffered decodes
+// the frames itself, in its own goroutine, when the connection has a
+// socket of its own (see input): it waits for the socket outside
+// coder/websocket, which never blocks in a call made from Read, and copies
+// the payload of whole binary frames into the receive buffer. Everything
+// else (control frames, text, fragments, anything unexpected, a failing
+// socket) is coder/websocket's turn: the read loop reads it through coder
+// as before, one message, and decoding resumes after it.
+//
+// The read loop still owns the connection whenever nobody reads: it
+// decodes in the same way once no Read has for readIdle, so pings are
+// answered and the close handshake runs while the application does
+// something else. A Read that wants the socket while the read loop waits
+// on it interrupts that wait (input.kick).
+
+// readIdle is how long after the last Read the read loop takes the socket
+// back.
+const readIdle = 10 * time.Millisecond
+
+// closedCh is a closed channel: reserve with it does not wait.
+var closedCh = func() chan struct{} { ch := make(chan struct{}); close(ch); return ch }()
+
+// direct returns the Conn's input when frames may be decoded, or nil.
+func (c *Conn) direct() *input {
+	if c.tr == nil || !c.decoding {
+		return nil
+	}
+	return &c.tr.in
+}
+
+// readDirect is a Read's turn at the socket, taken when nothing is
+// buffered. It reports whether Read should look at the buffer again
+// (bytes or the end of the stream arrived, or its deadline, Close or the
+// end came); false means it is coder/websocket's turn, and Read waits for
+// the read loop as it always did.
+func (c *Conn) readDirect() bool {
+	in := c.direct()
+	if in == nil || in.coderTurn.Load() {
+		return false
+	}
+	in.readers.Add(1)
+	defer c.readDone(in)
+	in.kick(driverLoop)
+	select {
+	case in.tokenCh <- struct{}{}:
+	case <-c.recv.readableCh:
+		notify(c.recv.readableCh) // for the caller's take, or the next Read
+		return true
+	case <-c.readDeadline.wait():
+		return true
+	case <-c.closingCh:
+		return true
+	case <-c.end.doneCh:
+		return true
+	}
+	defer in.release()
+	stop := func() (time.Time, bool) {
+		return c.readDeadline.when(), in.coderTurn.Load() || isClosed(c.closingCh) || c.readDeadline.passed()
+	}
+	for {
+		if in.coderTurn.Load() || isClosed(c.closingCh) {
+			return !in.coderTurn.Load()
+		}
+		got, turn := c.decode(in, closedCh)
+		if got {
+			return true
+		}
+		if turn {
+			c.coderTurn(in)
+			return false
+		}
+		got, err := c.readSocket(in, driverRead, closedCh, stop)
+		switch {
+		case err == errKicked:
+			return true
+		case err != nil:
+			c.coderTurn(in)
+			return got
+		case got:
+			return true
+		}
+	}
+}
+
+// readDone is a Read leaving readDirect: the last one out starts the
+// clock after which the read loop takes the socket back.
+func (c *Conn) readDone(in *input) {
+	if in.readers.Add(-1) != 0 {
+		return
+	}
+	in.readEnd.Store(time.Now().UnixNano())
+	if in.idleArmed.CompareAndSwap(false, true) {
+		in.idleMu.Lock()
+		switch {
+		case in.idleStopped:
+		case in.idleTimer == nil:
+			in.idleTimer = time.AfterFunc(readIdle, func() { loopMayDrive(in) })
+		default:
+			in.idleTimer.Reset(readIdle)
+		}
+		in.idleMu.Unlock()
+	}
+}
+
+// loopMayDrive is the idle timer's callback: it wakes the read loop when
+// no Read has wanted the socket for readIdle, and waits again otherwise.
+func loopMayDrive(in *input) {
+	in.idleArmed.Store(false)
+	if in.readers.Load() > 0 {
+		return // the last Read out sets the timer again
+	}
+	if wait := readIdle - time.Duration(time.Now().UnixNano()-in.readEnd.Load()); wait > 0 {
+		if in.idleArmed.CompareAndSwap(false, true) {
+			in.idleMu.Lock()
+			if !in.idleStopped {
+				in.idleTimer.Reset(wait)
+			}
+			in.idleMu.Unlock()
+		}
+		return
+	}
+	notify(in.pumpCh)
+}
+
+// loopMayRead reports whether the read loop may take the socket: no Read
+// wants it, nor has for readIdle.
+func loopMayRead(in *input) bool {
+	return in.readers.Load() == 0 && time.Duration(time.Now().UnixNano()-in.readEnd.Load()) >= readIdle
+}
+
+// coderTurn hands the frames to coder/websocket: the read loop reads the
+// next message through it.
+func (c *Conn) coderTurn(in *input) {
+	in.coderTurn.Store(true)
+	notify(in.pumpCh)
+}
+
+// decodeTurn is the read loop's turn at the socket. It returns nil when it
+// is coder/websocket's turn, or errAborted.
+func (c *Conn) decodeTurn() error {
+	in := c.direct()
+	if in == nil {
+		return nil
+	}
+	stop := func() (time.Time, bool) {
+		return time.Time{}, in.readers.Load() > 0 || in.coderTurn.Load() || isClosed(c.closingCh)
+	}
+	for {
+		for !in.coderTurn.Load() && !isClosed(c.closingCh) && !loopMayRead(in) {
+			select {
+			case <-in.pumpCh:
+			case <-c.closingCh:
+			case <-c.abortedCh:
+				return errAborted
+			}
+		}
+		if in.coderTurn.Load() || isClosed(c.closingCh) {
+			in.coderTurn.Store(true)
+			return nil
+		}
+		select {
+		case in.tokenCh <- struct{}{}:
+		case <-c.abortedCh:
+			return errAborted
+		}
+		err := c.loopDecode(in, stop)
+		in.release()
+		if err != nil || in.coderTurn.Load() {
+			return err
+		}
+	}
+}
+
+// loopDecode decodes as the read loop, holding the token, until a Read
+// wants the socket (it returns nil) or it is coder/websocket's turn.
+func (c *Conn) loopDecode(in *input, stop func() (time.Time, bool)) error {
+	for {
+		if isClosed(c.closingCh) {
+			in.coderTurn.Store(true)
+			return nil
+		}
+		_, turn := c.decode(in, c.abortedCh)
+		if turn {
+			in.coderTurn.Store(true)
+			return nil
+		}
+		if isClosed(c.abortedCh) {
+			return errAborted
+		}
+		if _, err := c.readSocket(in, driverLoop, c.abortedCh, stop); err != nil {
+			if err == errKicked {
+				if in.readers.Load() > 0 {
+					return nil
+				}
+				continue
+			}
+			in.coderTurn.Store(true)
+			return nil
+		}
+	}
+}
+
+// readSocket waits for the socket and reads it once: straight into the
+// receive buffer in the middle of a frame's payload (got reports that it
+// did so), into the inbox otherwise.
+func (c *Conn) readSocket(in *input, who driver, stopCh <-chan struct{}, stop func() (time.Time, bool)) (got bool, err error) {
+	if in.payloadLeft > 0 && in.n == 0 {
+		region := c.recv.reserve(stopCh)
+		if region != nil {
+			region = region[:min(int64(len(region)), in.payloadLeft)]
+			n, err := in.waitRead(region, who, stop)
+			c.payload(in, region[:n])
+			return n > 0, err
+		}
+	}
+	space := in.space()
+	if len(space) == 0 {
+		// The inbox is full and the receive buffer too: there is
+		// something to read, and nothing to wait for.
+		return false, errKicked
+	}
+	n, err := in.waitRead(space, who, stop)
+	in.n += n
+	return false, err
+}
+
+// payload makes p, payload of the frame being decoded and already in the
+// receive buffer's reserved region, readable.
+func (c *Conn) payload(in *input, p []byte) {
+	if in.masked {
+		in.maskKey = unmask(p, in.maskKey)
+	}
+	in.payloadLeft -= int64(len(p))
+	c.recv.commit(len(p))
+}
+
+// decode moves the payload of whole binary frames at the head of the
+// inbox into the receive buffer, as far as the buffer has room (waiting
+// for it until stopCh is closed). It reports whether it made bytes or the
+// end of the stream readable, and whether the next frame is
+// coder/websocket's to read.
+func (c *Conn) decode(in *input, stopCh <-chan struct{}) (got, turn bool) {
+	for {
+		if in.payloadLeft == 0 {
+			if in.n == 0 {
+				return got, false
+			}
+			h, ok := parseHead(in.pending())
+			if !ok {
+				return got, false
+			}
+			if !c.decodable(in, h) {
+				return got, true
+			}
+			in.consume(h.size)
+			in.payloadLeft, in.masked, in.maskKey = h.payload, h.masked, h.key
+			if h.payload == 0 {
+				if c.halfClose {
+					c.recv.closeRead() // the peer's end-of-stream marker
+					got = true
+				}
+				continue
+			}
+		}
+		if in.n == 0 {
+			return got, false
+		}
+		region := c.recv.reserve(stopCh)
+		if region == nil {
+			return got, false
+		}
+		k := min(len(region), in.n, int(min(in.payloadLeft, int64(len(region)))))
+		copy(region, in.pending()[:k])
+		in.consume(k)
+		c.payload(in, region[:k])
+		got = true
+	}
+}
+
+// decodable reports whether the frame with header h may be decoded here:
+// a whole binary message, from the right side, with nothing to refuse.
+func (c *Conn) decodable(in *input, h frameHead) bool {
+	return h.fin && h.rsv == 0 && h.opcode == opcodeBinary && h.masked != in.client &&
+		h.payload >= 0 && !(c.halfClose && c.recv.atEOF())
+}
+
+// endDirect stops decoding for good: the read loop has stopped.
+func (c *Conn) endDirect() {
+	in := c.direct()
+	if in == nil {
+		return
+	}
+	in.coderTurn.Store(true)
+	in.idleMu.Lock()
+	in.idleStopped = true
+	if in.idleTimer != nil {
+		in.idleTimer.Stop()
+	}
+	in.idleMu.Unlock()
+}
+
+// coderMessageDone is the read loop after coder/websocket read a whole
+// message: decoding resumes, unless the Conn is closing.
+func (c *Conn) coderMessageDone() {
+	in := c.direct()
+	if in == nil || isClosed(c.closingCh) {
+		return
+	}
+	in.acquire()
+	if in.frameLeft == 0 && in.payloadLeft == 0 {
+		in.coderTurn.Store(false)
+	}
+	in.release()
+}
+
+// interruptRead makes a wait for the socket look again at its conditions:
+// the read deadline moved, or Close began.
+func (c *Conn) interruptRead() {
+	if in := c.direct(); in != nil {
+		in.kick(driverRead, driverLoop)
+	}
+}

@@ -1,0 +1,308 @@
+//go:build !js
+
+package wsstream
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+)
+
+func TestUnmask(t *testing.T) {
+	key := [4]byte{0x12, 0x34, 0x56, 0x78}
+	k := uint32(key[0]) | uint32(key[1])<<8 | uint32(key[2])<<16 | uint32(key[3])<<24
+	rng := rand.New(rand.NewPCG(1, 2))
+	for n := range 200 {
+		data := randBytes(rng, n)
+		want := bytes.Clone(data)
+		maskBytes(want, &key, 0)
+		// In two pieces: the key returned for the first carries on.
+		got := bytes.Clone(data)
+		cut := rng.IntN(n + 1)
+		unmask(got[cut:], unmask(got[:cut], k))
+		if !bytes.Equal(got, want) {
+			t.Fatalf("unmask of %d bytes cut at %d differs from the mask's definition", n, cut)
+		}
+	}
+}
+
+func TestParseHead(t *testing.T) {
+	key := [4]byte{1, 2, 3, 4}
+	for _, tc := range []struct {
+		mask   *[4]byte
+		length uint64
+	}{
+		{nil, 0}, {nil, 125}, {nil, 126}, {nil, 65535}, {nil, 65536}, {nil, 1 << 40},
+		{&key, 0}, {&key, 125}, {&key, 126}, {&key, 1 << 40},
+	} {
+		b := appendFrameHeader(nil, true, 0, opBinary, tc.mask, tc.length)
+		for i := range len(b) {
+			if _, ok := parseHead(b[:i]); ok {
+				t.Fatalf("length %d: parsed a header from %d of its %d bytes", tc.length, i, len(b))
+			}
+		}
+		h, ok := parseHead(append(b, 0xff)) // and a byte of payload after
+		if !ok || h.size != len(b) || h.payload != int64(tc.length) || !h.fin || h.rsv != 0 ||
+			h.opcode != opcodeBinary || h.masked != (tc.mask != nil) {
+			t.Fatalf("length %d, masked %v: parsed %+v from % x", tc.length, tc.mask != nil, h, b)
+		}
+		if tc.mask != nil && h.key != 0x04030201 {
+			t.Fatalf("key %#x, want 0x04030201", h.key)
+		}
+	}
+	b := appendFrameHeader(nil, false, rsv1, opText, nil, 1<<63)
+	if h, ok := parseHead(b); !ok || h.payload >= 0 || h.fin || h.rsv != 4 || h.opcode != 1 {
+		t.Fatalf("parsed %+v from % x: want a negative length, rsv 4, opcode 1, no fin", h, b)
+	}
+}
+
+// TestReadDecodesFramesInPieces sends a stream in pieces as small as a
+// byte, with pings and fragmented messages among the binary frames, to a
+// Conn blocked in Read: every byte arrives, in order, as soon as it is
+// sent, and every ping is answered while the application reads.
+func TestReadDecodesFramesInPieces(t *testing.T) {
+	for _, side := range hostileSides {
+		t.Run(side, func(t *testing.T) {
+			p, c := newRawPeer(t, side, Options{})
+			rng := rand.New(rand.NewPCG(3, 4))
+			var stream, wire []byte
+			type mark struct{ wireEnd, streamEnd int }
+			var marks []mark // where the stream is whole again
+			add := func(frame []byte, payload []byte) {
+				wire = append(wire, frame...)
+				stream = append(stream, payload...)
+				marks = append(marks, mark{len(wire), len(stream)})
+			}
+			pings := 0
+			for i := range 60 {
+				data := randBytes(rng, []int{1, 5, 125, 126, 300, 4000, 20000}[i%7])
+				switch i % 5 {
+				case 3: // fragmented, with a ping inside
+					add(p.frame(false, 0, opBinary, data[:len(data)/2]), data[:len(data)/2])
+					add(p.frame(true, 0, opPing, []byte{byte(i)}), nil)
+					pings++
+					add(p.frame(true, 0, opCont, data[len(data)/2:]), data[len(data)/2:])
+				case 4:
+					add(p.frame(true, 0, opPing, []byte{byte(i)}), nil)
+					pings++
+					add(p.frame(true, 0, opBinary, data), data)
+				default:
+					add(p.frame(true, 0, opBinary, data), data)
+				}
+			}
+
+			got := make(chan int, len(stream))
+			readErr := make(chan error, 1)
+			go func() {
+				buf := make([]byte, 1000)
+				var all []byte
+				for len(all) < len(stream) {
+					c.SetReadDeadline(time.Now().Add(testTimeout))
+					n, err := c.Read(buf)
+					all = append(all, buf[:n]...)
+					if err != nil {
+						readErr <- err
+						return
+					}
+					got <- len(all)
+				}
+				if !bytes.Equal(all, stream) {
+					readErr <- errors.New("the bytes read differ from the bytes sent")
+					return
+				}
+				readErr <- nil
+			}()
+			pongs := make(chan error, 1)
+			go func() {
+				p.conn.SetReadDeadline(time.Now().Add(testTimeout))
+				for n := 0; n < pings; {
+					f, err := readWireFrame(p.br)
+					if err != nil {
+						pongs <- err
+						return
+					}
+					if f.op == opPong {
+						n++
+					}
+				}
+				pongs <- nil
+			}()
+
+			have := 0
+			for off, m := 0, 0; off < len(wire); {
+				n := min(len(wire)-off, 1+rng.IntN(3000))
+				switch rng.IntN(4) {
+				case 0:
+					n = 1
+				case 1: // up to the end of a frame, and no further
+					n = marks[m].wireEnd - off
+				}
+				p.send(t, wire[off:off+n])
+				off += n
+				// Once the stream is whole up to a frame's end, the Read
+				// must deliver all of it without more bytes coming.
+				for m < len(marks) && marks[m].wireEnd <= off {
+					m++
+				}
+				for m > 0 && have < marks[m-1].streamEnd {
+					select {
+					case have = <-got:
+					case err := <-readErr:
+						if err != nil {
+							t.Fatalf("Read: %v", err)
+						}
+						have = len(stream)
+						readErr <- nil // for the check below
+					case <-time.After(testTimeout):
+						t.Fatalf("Read returned %d bytes; %d were sent in whole frames", have, marks[m-1].streamEnd)
+					}
+				}
+			}
+			if err := recv(t, readErr); err != nil {
+				t.Fatal(err)
+			}
+			if err := recv(t, pongs); err != nil {
+				t.Fatalf("raw peer: waiting for %d pongs: %v", pings, err)
+			}
+		})
+	}
+}
+
+// TestPingAnsweredAfterReadsStop checks that the read loop takes the
+// socket back from Read: after the application read and then stopped
+// reading, a ping is still answered.
+func TestPingAnsweredAfterReadsStop(t *testing.T) {
+	for _, side := range hostileSides {
+		t.Run(side, func(t *testing.T) {
+			p, c := newRawPeer(t, side, Options{})
+			p.send(t, p.frame(true, 0, opBinary, []byte("hi")))
+			buf := make([]byte, 2)
+			c.SetReadDeadline(time.Now().Add(testTimeout))
+			if _, err := io.ReadFull(c, buf); err != nil {
+				t.Fatal(err)
+			}
+			p.send(t, p.frame(true, 0, opPing, []byte("after")))
+			p.conn.SetReadDeadline(time.Now().Add(testTimeout))
+			f, err := readWireFrame(p.br)
+			if err != nil || f.op != opPong || string(f.payload) != "after" {
+				t.Fatalf("raw peer: %+v, %v; want the pong", f, err)
+			}
+		})
+	}
+}
+
+// TestSetReadDeadlineWakesWaitingRead moves the deadline of a Read that
+// waits for the socket with none: it returns at the new deadline.
+func TestSetReadDeadlineWakesWaitingRead(t *testing.T) {
+	for _, side := range hostileSides {
+		t.Run(side, func(t *testing.T) {
+			_, c := newRawPeer(t, side, Options{})
+			errc := make(chan error, 1)
+			started := make(chan struct{})
+			go func() {
+				close(started)
+				_, err := c.Read(make([]byte, 1))
+				errc <- err
+			}()
+			<-started
+			c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+			if err := recv(t, errc); !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("Read: %v, want a timeout", err)
+			}
+			// And the Conn is still usable: clearing the deadline lets
+			// a Read wait again.
+			c.SetReadDeadline(time.Time{})
+			go func() {
+				_, err := c.Read(make([]byte, 1))
+				errc <- err
+			}()
+			c.CloseNow()
+			if err := recv(t, errc); !errors.Is(err, net.ErrClosed) {
+				t.Fatalf("Read after Close: %v, want net.ErrClosed", err)
+			}
+		})
+	}
+}
+
+// TestDialFramesWithTheResponse has a server send its first frames in the
+// same write as the 101 response: none of them is lost in net/http's
+// buffer, whether the response's lines end in CRLF or in LF alone.
+func TestDialFramesWithTheResponse(t *testing.T) {
+	for _, eol := range []string{"\r\n", "\n"} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer nc.Close()
+			nc.SetDeadline(time.Now().Add(testTimeout))
+			br := bufio.NewReader(nc)
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			b := []byte("HTTP/1.1 101 Switching Protocols" + eol + "Upgrade: websocket" + eol + "Connection: Upgrade" + eol +
+				"Sec-WebSocket-Accept: " + wsAcceptKey(req.Header.Get("Sec-WebSocket-Key")) + eol + eol)
+			b = appendFrame(b, true, 0, opBinary, nil, []byte("first "))
+			b = appendFrame(b, true, 0, opBinary, nil, []byte("second"))
+			nc.Write(b)
+			io.Copy(io.Discard, br) // until the client closes
+		}()
+		c, _, err := Dial(testContext(t), "ws://"+ln.Addr().String()+"/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 12)
+		c.SetReadDeadline(time.Now().Add(testTimeout))
+		if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "first second" {
+			t.Errorf("line ends %q: read %q, %v; want %q", eol, buf, err, "first second")
+		}
+		c.CloseNow()
+		recv(t, done)
+	}
+}
+
+// TestAcceptFramesWithTheRequest has a client send a frame right behind
+// its upgrade request: net/http reads it with the request, and the Conn
+// still reads it first.
+func TestAcceptFramesWithTheRequest(t *testing.T) {
+	s, accepted := newAcceptServer(t, nil)
+	nc, err := net.DialTimeout("tcp", s.Listener.Addr().String(), testTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	b := []byte("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: " + rawKey + "\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	b = appendFrame(b, true, 0, opBinary, &hostileMaskKey, []byte("early"))
+	if _, err := nc.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	c := recv(t, accepted)
+	defer c.CloseNow()
+	buf := make([]byte, 10)
+	c.SetReadDeadline(time.Now().Add(testTimeout))
+	if _, err := io.ReadFull(c, buf[:5]); err != nil || string(buf[:5]) != "early" {
+		t.Fatalf("read %q, %v; want %q", buf[:5], err, "early")
+	}
+	if _, err := nc.Write(appendFrame(nil, true, 0, opBinary, &hostileMaskKey, []byte("later"))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(c, buf[5:]); err != nil || string(buf) != "earlylater" {
+		t.Fatalf("read %q, %v; want %q", buf, err, "earlylater")
+	}
+}
