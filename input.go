@@ -162,9 +162,12 @@ func (in *input) read(p []byte) (int, error) {
 		}
 		return in.readSocket(p)
 	case in.payloadLeft > 0:
-		// A frame the decoder began, cut short by a failing socket:
-		// coder/websocket must not read it from the middle.
-		return 0, io.ErrUnexpectedEOF
+		// A frame the decoder began, and coder/websocket reads now:
+		// Close began (which discards data) or the socket failed. The
+		// frame's rest is skipped, so that coder starts at a header.
+		if err := in.skipPayload(); err != nil {
+			return 0, err
+		}
 	}
 	if in.frameLeft == 0 {
 		// At a frame header: have it whole first, to know the frame's size.
@@ -192,6 +195,21 @@ func (in *input) read(p []byte) (int, error) {
 	n := in.take(p[:min(int64(len(p)), in.frameLeft)])
 	in.frameLeft -= int64(n)
 	return n, nil
+}
+
+// skipPayload reads past the rest of the frame being decoded.
+func (in *input) skipPayload() error {
+	for in.payloadLeft > 0 {
+		if in.n == 0 {
+			if err := in.fill(); err != nil {
+				return err
+			}
+		}
+		k := int(min(int64(in.n), in.payloadLeft))
+		in.consume(k)
+		in.payloadLeft -= int64(k)
+	}
+	return nil
 }
 
 // readHead hands on the HTTP response, never past the end of a head (the

@@ -142,14 +142,19 @@ func (c *Conn) coderTurn(in *input) {
 }
 
 // decodeTurn is the read loop's turn at the socket. It returns nil when it
-// is coder/websocket's turn, or errAborted.
+// is coder/websocket's turn, or errAborted. Once Close began, it finishes
+// the frame being decoded (the receive buffer discards it) and leaves the
+// rest, the peer's close frame among it, to coder/websocket.
 func (c *Conn) decodeTurn() error {
 	in := c.direct()
 	if in == nil {
 		return nil
 	}
 	stop := func() (time.Time, bool) {
-		return time.Time{}, in.readers.Load() > 0 || in.coderTurn.Load() || isClosed(c.closingCh)
+		if isClosed(c.closingCh) {
+			return time.Time{}, in.payloadLeft == 0
+		}
+		return time.Time{}, in.readers.Load() > 0 || in.coderTurn.Load()
 	}
 	for {
 		for !in.coderTurn.Load() && !isClosed(c.closingCh) && !loopMayRead(in) {
@@ -160,8 +165,7 @@ func (c *Conn) decodeTurn() error {
 				return errAborted
 			}
 		}
-		if in.coderTurn.Load() || isClosed(c.closingCh) {
-			in.coderTurn.Store(true)
+		if in.coderTurn.Load() {
 			return nil
 		}
 		select {
@@ -181,12 +185,8 @@ func (c *Conn) decodeTurn() error {
 // wants the socket (it returns nil) or it is coder/websocket's turn.
 func (c *Conn) loopDecode(in *input, stop func() (time.Time, bool)) error {
 	for {
-		if isClosed(c.closingCh) {
-			in.coderTurn.Store(true)
-			return nil
-		}
 		_, turn := c.decode(in, c.abortedCh)
-		if turn {
+		if turn || isClosed(c.closingCh) && in.payloadLeft == 0 {
 			in.coderTurn.Store(true)
 			return nil
 		}
@@ -195,7 +195,7 @@ func (c *Conn) loopDecode(in *input, stop func() (time.Time, bool)) error {
 		}
 		if _, err := c.readSocket(in, driverLoop, c.abortedCh, stop); err != nil {
 			if err == errKicked {
-				if in.readers.Load() > 0 {
+				if in.readers.Load() > 0 && !isClosed(c.closingCh) {
 					return nil
 				}
 				continue
@@ -248,6 +248,9 @@ func (c *Conn) payload(in *input, p []byte) {
 func (c *Conn) decode(in *input, stopCh <-chan struct{}) (got, turn bool) {
 	for {
 		if in.payloadLeft == 0 {
+			if in.frameLeft > 0 {
+				return got, true // coder/websocket is in the middle of a frame
+			}
 			if in.n == 0 {
 				return got, false
 			}
@@ -284,10 +287,11 @@ func (c *Conn) decode(in *input, stopCh <-chan struct{}) (got, turn bool) {
 }
 
 // decodable reports whether the frame with header h may be decoded here:
-// a whole binary message, from the right side, with nothing to refuse.
+// a whole binary message, from the right side, with nothing to refuse,
+// and Close has not begun.
 func (c *Conn) decodable(in *input, h frameHead) bool {
 	return h.fin && h.rsv == 0 && h.opcode == opcodeBinary && h.masked != in.client &&
-		h.payload >= 0 && !(c.halfClose && c.recv.atEOF())
+		h.payload >= 0 && !(c.halfClose && c.recv.atEOF()) && !isClosed(c.closingCh)
 }
 
 // endDirect stops decoding for good: the read loop has stopped.

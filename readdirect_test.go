@@ -306,3 +306,30 @@ func TestAcceptFramesWithTheRequest(t *testing.T) {
 		t.Fatalf("read %q, %v; want %q", buf, err, "earlylater")
 	}
 }
+
+// TestCloseInTheMiddleOfAFrame closes a Conn whose Read has decoded half
+// of a frame: the rest of the frame is read past, and the close handshake
+// completes.
+func TestCloseInTheMiddleOfAFrame(t *testing.T) {
+	for _, side := range hostileSides {
+		t.Run(side, func(t *testing.T) {
+			p, c := newRawPeer(t, side, Options{})
+			frame := p.frame(true, 0, opBinary, bytes.Repeat([]byte("x"), 10000))
+			p.send(t, frame[:5000])
+			c.SetReadDeadline(time.Now().Add(testTimeout))
+			if _, err := io.ReadFull(c, make([]byte, 100)); err != nil {
+				t.Fatal(err)
+			}
+			closed := make(chan error, 1)
+			go func() { closed <- c.Close() }()
+			if code, _ := p.closeStatus(t); code != 1000 {
+				t.Fatalf("raw peer: close status %v, want 1000", code)
+			}
+			p.send(t, append(frame[5000:], p.frame(true, 0, opClose, closePayload(1000, ""))...))
+			p.conn.(*net.TCPConn).CloseWrite() // a client waits for the server's end of TCP
+			if err := recv(t, closed); err != nil {
+				t.Fatalf("Close: %v, want nil: the handshake completes", err)
+			}
+		})
+	}
+}
