@@ -24,7 +24,10 @@ import (
 //
 // One goroutine per Conn, the read loop, reads the WebSocket for the
 // Conn's whole life: it answers pings and completes the close handshake
-// even when the application does not call Read. A second goroutine, the
+// even when the application does not call Read. Over plain TCP (a Conn
+// from Dial or Accept, without TLS), a Read that finds nothing buffered
+// reads the socket and decodes binary frames itself, and the read loop
+// steps aside while Reads do so and for 10 ms after. A second goroutine, the
 // writer, exists only while written data waits for the socket, and for
 // 100 µs after, so that a request-response exchange reuses it. A third
 // exists only while a ping (keepalive's or [Conn.Ping]'s) waits for its

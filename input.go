@@ -68,10 +68,11 @@ type input struct {
 
 	// tryBuf, tryN and tryErr are tryFn's argument and results, bound
 	// once so that a read does not allocate. Owned by the holder.
-	tryBuf []byte
-	tryN   int
-	tryErr error
-	tryFn  func(fd uintptr) bool
+	tryBuf   []byte
+	tryInbox bool // read into the inbox, not tryBuf
+	tryN     int
+	tryErr   error
+	tryFn    func(fd uintptr) bool
 
 	// Shared with the Conn (readdirect.go).
 	coderTurn atomic.Bool  // coder/websocket reads the frames, not a decoder
@@ -277,6 +278,11 @@ func (in *input) space() []byte {
 	return (*in.bufp)[in.start+in.n:]
 }
 
+// full reports whether the inbox has no room left.
+func (in *input) full() bool {
+	return in.bufp != nil && in.n == len(*in.bufp)
+}
+
 // fill reads once from the socket into the inbox, blocking.
 func (in *input) fill() error {
 	n, err := in.readSocket(in.space())
@@ -293,8 +299,9 @@ func (in *input) readSocket(p []byte) (int, error) {
 	return n, err
 }
 
-// waitRead reads once from the socket into p, waiting for it to be
-// readable, as who. It does not wait, and returns errKicked, when stop
+// waitRead reads once from the socket into p, or into the inbox when p is
+// nil (which then holds no buffer while it waits), waiting for the socket
+// to be readable, as who. It does not wait, and returns errKicked, when stop
 // (called under kickMu) says so; a kick ends the wait with errKicked too.
 // at, when not zero, is a deadline for the wait: passing it also returns
 // errKicked. The caller holds the token.
@@ -316,13 +323,13 @@ func (in *input) waitRead(p []byte, who driver, stop func() (at time.Time, stop 
 	}
 	in.kickMu.Unlock()
 
-	in.tryBuf = p
+	in.tryBuf, in.tryInbox = p, p == nil
 	err := in.raw.Read(in.tryFn)
 	n := in.tryN
 	if err == nil {
 		err = in.tryErr
 	}
-	in.tryBuf, in.tryN, in.tryErr = nil, 0, nil
+	in.tryBuf, in.tryN, in.tryErr, in.tryInbox = nil, 0, nil, false
 
 	in.kickMu.Lock()
 	in.waiting = false
@@ -342,13 +349,23 @@ func (in *input) waitRead(p []byte, who driver, stop func() (at time.Time, stop 
 }
 
 // tryRead is the raw read: one attempt, and false to wait for the socket.
+// Reading into the inbox, it adds what it read to it; it takes the inbox's
+// buffer from its pool for the attempt, and gives it back before a wait.
 func (in *input) tryRead(fd uintptr) bool {
 	for {
-		n, err := rawRead(fd, in.tryBuf)
+		p := in.tryBuf
+		if in.tryInbox {
+			p = in.space()
+		}
+		n, err := rawRead(fd, p)
 		switch {
 		case err == syscall.EINTR:
 			continue
 		case err == syscall.EAGAIN:
+			if in.tryInbox && in.n == 0 {
+				putBuf(in.bufp)
+				in.bufp, in.start = nil, 0
+			}
 			return false
 		case err != nil:
 			in.tryN, in.tryErr = 0, err
@@ -356,6 +373,9 @@ func (in *input) tryRead(fd uintptr) bool {
 			in.tryN, in.tryErr = 0, io.EOF
 		default:
 			in.tryN, in.tryErr = n, nil
+			if in.tryInbox {
+				in.n += n
+			}
 		}
 		return true
 	}

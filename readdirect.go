@@ -50,8 +50,7 @@ func (c *Conn) readDirect() bool {
 	select {
 	case in.tokenCh <- struct{}{}:
 	case <-c.recv.readableCh:
-		notify(c.recv.readableCh) // for the caller's take, or the next Read
-		return true
+		return true // the caller takes
 	case <-c.readDeadline.wait():
 		return true
 	case <-c.closingCh:
@@ -219,14 +218,12 @@ func (c *Conn) readSocket(in *input, who driver, stopCh <-chan struct{}, stop fu
 			return n > 0, err
 		}
 	}
-	space := in.space()
-	if len(space) == 0 {
+	if in.full() {
 		// The inbox is full and the receive buffer too: there is
 		// something to read, and nothing to wait for.
 		return false, errKicked
 	}
-	n, err := in.waitRead(space, who, stop)
-	in.n += n
+	_, err = in.waitRead(nil, who, stop)
 	return false, err
 }
 
