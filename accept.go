@@ -120,9 +120,9 @@ type hijackWriter struct {
 	http.ResponseWriter
 	closeTimeout time.Duration
 	t            *transport
-	// early is set when the client sent bytes after its request before
-	// the response: they are in net/http's buffer, which coder/websocket
-	// then reads first, so frames are not decoded on this Conn.
+	// early is set when bytes the client sent after its request stay in
+	// net/http's buffer, which coder/websocket then reads first (over
+	// TLS): frames are not decoded on this Conn.
 	early bool
 }
 
@@ -143,8 +143,12 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	// are ours now, but net/http's connection still points at them while
 	// the handler runs (for as long as the Conn, with many handlers):
 	// emptying them in place lets their memory go.
+	// Bytes the client sent right behind its request (net/http's
+	// background read can take the first byte of a frame sent as soon as
+	// the 101 is out) move to the transport's inbox, which coder reads
+	// first.
 	small := bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(w.t, serverBufferSize))
-	if brw.Reader.Buffered() == 0 {
+	if n := brw.Reader.Buffered(); n == 0 || w.t.in.preload(n, brw.Reader) {
 		small.Reader = bufio.NewReaderSize(w.t, serverBufferSize)
 		*brw.Reader = bufio.Reader{}
 	} else {

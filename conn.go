@@ -81,6 +81,9 @@ type Conn struct {
 	// goroutine, or handed a small write to the writer, in Unix
 	// nanoseconds; see startSending.
 	lastInline atomic.Int64
+	// readSinceSend is set when Read returned data after that send: the
+	// next write answers what was read, and is not coalesced.
+	readSinceSend atomic.Bool
 
 	stateMu sync.Mutex // guards state
 	state   connState

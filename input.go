@@ -3,6 +3,7 @@
 package wsstream
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"math"
@@ -133,6 +134,20 @@ func (in *input) startFrames() bool {
 	in.acquire()
 	in.head, in.frames = false, true
 	in.release()
+	return true
+}
+
+// preload moves the n bytes buffered in br into the inbox, before anybody
+// reads: the transport then hands them on first. It reports false, and
+// leaves br as it is, when the transport has no input of its own (coder
+// must read br itself then) or n exceeds the inbox.
+func (in *input) preload(n int, br *bufio.Reader) bool {
+	if in.raw == nil || n > inboxSize {
+		return false
+	}
+	b, _ := br.Peek(n)
+	in.n = copy(in.space(), b)
+	br.Discard(n)
 	return true
 }
 

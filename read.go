@@ -45,6 +45,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 		ended := c.end.done()
 		n, more, eof := c.recv.take(p)
 		if n > 0 {
+			if !c.readSinceSend.Load() {
+				c.readSinceSend.Store(true)
+			}
 			if more {
 				notify(c.recv.readableCh) // wake the next waiting Read
 			}

@@ -108,19 +108,21 @@ func (c *Conn) writeStop() error {
 // meanwhile; size is how many bytes it writes.
 //
 // A small write that comes within coalesceWindow of the end of the last
-// one sent this way goes to the writer too: a stream of small writes is
-// then gathered into few messages and system calls, as Nagle's algorithm
-// would, while a request-response exchange, whose writes are a round trip
-// apart, never waits. The window counts from the end of the send, so that
-// a system call slower than the window does not make every write of a
-// stream a system call of its own.
+// one sent this way, with no Read returning data in between, goes to the
+// writer too: a stream of small writes is then gathered into few messages
+// and system calls, as Nagle's algorithm would, while a request-response
+// exchange never waits (on loopback the answer can arrive before the
+// system call that sent the request returns, so the time between the two
+// writes alone does not tell). The window counts from the end of the
+// send, so that a system call slower than the window does not make every
+// write of a stream a system call of its own.
 func (c *Conn) startSending(size int) {
 	if c.tr == nil || c.tr.out.raw == nil {
 		go c.writeLoop()
 		return
 	}
 	now := time.Now().UnixNano()
-	if size < coalesceBelow && now-c.lastInline.Load() < int64(coalesceWindow) {
+	if size < coalesceBelow && now-c.lastInline.Load() < int64(coalesceWindow) && !c.readSinceSend.Load() {
 		c.lastInline.Store(now)
 		go c.writeLoop()
 		return
@@ -138,6 +140,7 @@ func (c *Conn) startSending(size int) {
 		err = uerr
 	}
 	c.lastInline.Store(time.Now().UnixNano())
+	c.readSinceSend.Store(false)
 	if err != nil {
 		// The writer handles the failure, and waits where this Write
 		// must not.
