@@ -62,9 +62,6 @@ type Conn struct {
 	halfClose bool
 	// req is the upgrade request, for Conns made by Accept; nil otherwise.
 	req *http.Request
-	// decoding is set when Reads may decode frames themselves (see
-	// readdirect.go).
-	decoding bool
 
 	readDeadline  deadline
 	writeDeadline deadline

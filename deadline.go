@@ -96,13 +96,6 @@ func (d *deadline) wait() <-chan struct{} {
 	return d.cancelCh
 }
 
-// when returns the deadline, zero when none.
-func (d *deadline) when() time.Time {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.at
-}
-
 // passed reports whether the deadline has passed.
 func (d *deadline) passed() bool {
 	return isClosed(d.wait())

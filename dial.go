@@ -141,9 +141,10 @@ func newConnOver(ws *websocket.Conn, t *transport, o Options, frames bool) *Conn
 		ctx, cancel := context.WithCancel(context.Background())
 		return newConn(ws, nil, o, ctx, cancel, unknownAddr{}, unknownAddr{})
 	}
-	c := newConn(ws, t, o, context.Background(), nil, t.LocalAddr(), t.RemoteAddr())
-	c.decoding = frames && t.in.startFrames()
-	return c
+	if frames {
+		t.in.startFrames()
+	}
+	return newConn(ws, t, o, context.Background(), nil, t.LocalAddr(), t.RemoteAddr())
 }
 
 // hookTransport returns a copy of hc whose transport, also returned,

@@ -35,6 +35,9 @@ import (
 type input struct {
 	nc  net.Conn
 	raw syscall.RawConn // nil: the read side is nc's, unchanged
+	// decode is set, before the Conn starts, when frames may be decoded
+	// (startFrames); immutable after.
+	decode bool
 	// readAt is the transport's: when bytes last arrived.
 	readAt *atomic.Int64
 
@@ -126,15 +129,16 @@ func (in *input) init(nc net.Conn, readAt *atomic.Int64, client bool) {
 
 // startFrames says that the frames begin with the next byte from the
 // socket (or the inbox): the handshake is over and nothing of the frames
-// is in anybody's buffer. It reports whether frames may be decoded.
-func (in *input) startFrames() bool {
+// is in anybody's buffer. Frames may be decoded from then on. It is
+// called before the Conn's read loop starts.
+func (in *input) startFrames() {
 	if in.raw == nil {
-		return false
+		return
 	}
 	in.acquire()
 	in.head, in.frames = false, true
 	in.release()
-	return true
+	in.decode = true
 }
 
 // preload moves the n bytes buffered in br into the inbox, before anybody

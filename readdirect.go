@@ -26,9 +26,17 @@ const readIdle = 10 * time.Millisecond
 // closedCh is a closed channel: reserve with it does not wait.
 var closedCh = func() chan struct{} { ch := make(chan struct{}); close(ch); return ch }()
 
+// when returns the deadline, zero when none: a decoding Read's wait for
+// the socket carries it.
+func (d *deadline) when() time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.at
+}
+
 // direct returns the Conn's input when frames may be decoded, or nil.
 func (c *Conn) direct() *input {
-	if c.tr == nil || !c.decoding {
+	if c.tr == nil || !c.tr.in.decode {
 		return nil
 	}
 	return &c.tr.in

@@ -294,7 +294,7 @@ func TestAcceptFramesWithTheRequest(t *testing.T) {
 	}
 	c := recv(t, accepted)
 	defer c.CloseNow()
-	if !c.decoding {
+	if !c.tr.in.decode {
 		// A client that writes as soon as the 101 is out often has its
 		// first byte taken by net/http's background read: that must not
 		// cost the Conn its decoding Reads.
