@@ -192,6 +192,11 @@ func (c *Conn) decodeTurn() error {
 // wants the socket (it returns nil) or it is coder/websocket's turn.
 func (c *Conn) loopDecode(in *input, stop func() (time.Time, bool)) error {
 	for {
+		if in.coderTurn.Load() {
+			// A Read gave the frames to coder/websocket while the read
+			// loop waited for the token: a wait would stop at once.
+			return nil
+		}
 		_, turn := c.decode(in, c.abortedCh)
 		if turn || isClosed(c.closingCh) && in.payloadLeft == 0 {
 			in.coderTurn.Store(true)
@@ -219,12 +224,13 @@ func (c *Conn) loopDecode(in *input, stop func() (time.Time, bool)) error {
 func (c *Conn) readSocket(in *input, who driver, stopCh <-chan struct{}, stop func() (time.Time, bool)) (got bool, err error) {
 	if in.payloadLeft > 0 && in.n == 0 {
 		region := c.recv.reserve(stopCh)
-		if region != nil {
-			region = region[:min(int64(len(region)), in.payloadLeft)]
-			n, err := in.waitRead(region, who, stop)
-			c.payload(in, region[:n])
-			return n > 0, err
+		if region == nil {
+			return true, nil // as in decode
 		}
+		region = region[:min(int64(len(region)), in.payloadLeft)]
+		n, err := in.waitRead(region, who, stop)
+		c.payload(in, region[:n])
+		return n > 0, err
 	}
 	if in.full() {
 		// The inbox is full and the receive buffer too: there is
@@ -247,9 +253,10 @@ func (c *Conn) payload(in *input, p []byte) {
 
 // decode moves the payload of whole binary frames at the head of the
 // inbox into the receive buffer, as far as the buffer has room (waiting
-// for it until stopCh is closed). It reports whether it made bytes or the
-// end of the stream readable, and whether the next frame is
-// coder/websocket's to read.
+// for it until stopCh is closed). It reports whether there may be
+// something to take (bytes or the end of the stream were made readable,
+// or the buffer is full), and whether the next frame is coder/websocket's
+// to read.
 func (c *Conn) decode(in *input, stopCh <-chan struct{}) (got, turn bool) {
 	for {
 		if in.payloadLeft == 0 {
@@ -281,7 +288,9 @@ func (c *Conn) decode(in *input, stopCh <-chan struct{}) (got, turn bool) {
 		}
 		region := c.recv.reserve(stopCh)
 		if region == nil {
-			return got, false
+			// A Read finds the receive buffer full (there is
+			// something to take); the read loop, that it is aborted.
+			return true, false
 		}
 		k := min(len(region), in.n, int(min(in.payloadLeft, int64(len(region)))))
 		copy(region, in.pending()[:k])

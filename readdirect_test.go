@@ -5,6 +5,7 @@ package wsstream
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -338,4 +339,49 @@ func TestCloseInTheMiddleOfAFrame(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLoopDecodeHandsOverToCoder gives the read loop the socket when a
+// Read has just made it coder's turn (a Read that read the end of the
+// stream, say, released the token while the read loop waited for it):
+// the read loop hands over at once instead of waiting, or spinning on a
+// wait that stops at once.
+func TestLoopDecodeHandsOverToCoder(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	peer, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	nc, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := newTransport(nc, time.Second, false)
+	defer tr.abort()
+	tr.in.startFrames()
+	c := newConn(nil, tr, Options{ReadBufferSize: 1024}, context.Background(), nil, nc.LocalAddr(), nc.RemoteAddr())
+	in := c.direct()
+	if in == nil {
+		t.Fatal("no decoding over plain TCP")
+	}
+	in.coderTurn.Store(true)
+	in.acquire()
+	done := make(chan error, 1)
+	go func() {
+		done <- c.loopDecode(in, func() (time.Time, bool) { return time.Time{}, in.coderTurn.Load() })
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("loopDecode: %v, want nil: coder's turn", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("loopDecode did not hand over to coder within 2s") // and spins on
+	}
+	in.release()
 }
