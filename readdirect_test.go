@@ -341,12 +341,11 @@ func TestCloseInTheMiddleOfAFrame(t *testing.T) {
 	}
 }
 
-// TestLoopDecodeHandsOverToCoder gives the read loop the socket when a
-// Read has just made it coder's turn (a Read that read the end of the
-// stream, say, released the token while the read loop waited for it):
-// the read loop hands over at once instead of waiting, or spinning on a
-// wait that stops at once.
-func TestLoopDecodeHandsOverToCoder(t *testing.T) {
+// unstartedConn returns a Conn made by Accept's path over a real TCP
+// connection whose read loop does not run, and the peer's end, for
+// tests that drive the decoder by hand.
+func unstartedConn(t *testing.T, o Options) (*Conn, net.Conn) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -356,19 +355,57 @@ func TestLoopDecodeHandsOverToCoder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer peer.Close()
+	t.Cleanup(func() { peer.Close() })
 	nc, err := ln.Accept()
 	if err != nil {
 		t.Fatal(err)
 	}
 	tr := newTransport(nc, time.Second, false)
-	defer tr.abort()
+	t.Cleanup(tr.abort)
 	tr.in.startFrames()
-	c := newConn(nil, tr, Options{ReadBufferSize: 1024}, context.Background(), nil, nc.LocalAddr(), nc.RemoteAddr())
-	in := c.direct()
-	if in == nil {
+	c := newConn(nil, tr, o, context.Background(), nil, nc.LocalAddr(), nc.RemoteAddr())
+	if c.direct() == nil {
 		t.Fatal("no decoding over plain TCP")
 	}
+	return c, peer
+}
+
+// TestReadWithFullBufferDoesNotWait has a Read take the socket when the
+// receive buffer is full (the read loop filled it while the Read waited
+// for the socket) and a frame waits in the inbox: the Read returns to take
+// what is buffered instead of waiting for the socket.
+func TestReadWithFullBufferDoesNotWait(t *testing.T) {
+	c, _ := unstartedConn(t, Options{ReadBufferSize: 1024})
+	region := c.recv.reserve(closedCh)
+	c.recv.commit(len(region))
+	in := c.direct()
+	frame := appendFrame(nil, true, 0, opBinary, &hostileMaskKey, []byte("more"))
+	if !in.preload(len(frame), bufio.NewReader(bytes.NewReader(frame))) {
+		t.Fatal("preload refused the frame")
+	}
+	done := make(chan bool, 1)
+	go func() { done <- c.readDirect() }()
+	select {
+	case again := <-done:
+		if !again {
+			t.Fatal("readDirect: false, want true: there is something to take")
+		}
+	case <-time.After(2 * time.Second):
+		c.interruptRead()
+		c.tr.abort()
+		<-done
+		t.Fatal("readDirect waited for the socket with the receive buffer full")
+	}
+}
+
+// TestLoopDecodeHandsOverToCoder gives the read loop the socket when a
+// Read has just made it coder's turn (a Read that read the end of the
+// stream, say, released the token while the read loop waited for it):
+// the read loop hands over at once instead of waiting, or spinning on a
+// wait that stops at once.
+func TestLoopDecodeHandsOverToCoder(t *testing.T) {
+	c, _ := unstartedConn(t, Options{ReadBufferSize: 1024})
+	in := c.direct()
 	in.coderTurn.Store(true)
 	in.acquire()
 	done := make(chan error, 1)
