@@ -81,9 +81,20 @@ type input struct {
 	// Shared with the Conn (readdirect.go).
 	coderTurn atomic.Bool  // coder/websocket reads the frames, not a decoder
 	readers   atomic.Int32 // Reads decoding or waiting to
-	readEnd   atomic.Int64 // when the last of them left, in Unix nanoseconds
-	idleArmed atomic.Bool  // idleTimer is scheduled, or about to be
-	idleMu    sync.Mutex   // guards idleTimer and idleStopped
+	// readRounds counts the times the last Read left; idleRounds is its
+	// value when the idle timer last looked. loopMay is set when the read
+	// loop may take the socket: at first, and after a period of readIdle
+	// without Reads; a Read clears it.
+	readRounds atomic.Uint64
+	idleRounds atomic.Uint64
+	loopMay    atomic.Bool
+	// loopWaiting mirrors waiting && waiter == driverLoop, so that a Read
+	// asks kick only when the read loop may be waiting: a Read adds itself
+	// to readers before it looks, the read loop sets it before its stop
+	// looks at readers.
+	loopWaiting atomic.Bool
+	idleArmed   atomic.Bool // idleTimer is scheduled, or about to be
+	idleMu      sync.Mutex  // guards idleTimer and idleStopped
 	// idleTimer wakes the read loop once Reads have stopped wanting the
 	// socket; made on first use. idleStopped is set when the read loop
 	// has ended: the timer is stopped and never set again.
@@ -122,6 +133,7 @@ func (in *input) init(nc net.Conn, readAt *atomic.Int64, client bool) {
 	}
 	in.raw = raw
 	in.tokenCh = make(chan struct{}, 1)
+	in.loopMay.Store(true)
 	in.pumpCh = make(chan struct{}, 1)
 	in.tryFn = in.tryRead
 	in.head = client
@@ -330,12 +342,17 @@ func (in *input) waitRead(p []byte, who driver, stop func() (at time.Time, stop 
 		in.kickMu.Unlock()
 		return 0, net.ErrClosed
 	}
+	in.waiting, in.waiter = true, who
+	if who == driverLoop {
+		in.loopWaiting.Store(true)
+	}
 	at, stopped := stop()
 	if stopped {
+		in.waiting = false
+		in.loopWaiting.Store(false)
 		in.kickMu.Unlock()
 		return 0, errKicked
 	}
-	in.waiting, in.waiter = true, who
 	if !at.IsZero() {
 		in.nc.SetReadDeadline(at)
 		in.deadlineSet = true
@@ -352,6 +369,7 @@ func (in *input) waitRead(p []byte, who driver, stop func() (at time.Time, stop 
 
 	in.kickMu.Lock()
 	in.waiting = false
+	in.loopWaiting.Store(false)
 	if in.deadlineSet && !in.closed {
 		in.nc.SetReadDeadline(time.Time{})
 		in.deadlineSet = false

@@ -54,17 +54,26 @@ func (c *Conn) readDirect() bool {
 	}
 	in.readers.Add(1)
 	defer c.readDone(in)
-	in.kick(driverLoop)
+	if in.loopMay.Load() {
+		in.loopMay.Store(false)
+	}
+	if in.loopWaiting.Load() {
+		in.kick(driverLoop) // see waitRead
+	}
 	select {
 	case in.tokenCh <- struct{}{}:
-	case <-c.recv.readableCh:
-		return true // the caller takes
-	case <-c.readDeadline.wait():
-		return true
-	case <-c.closingCh:
-		return true
-	case <-c.end.doneCh:
-		return true
+	default:
+		select {
+		case in.tokenCh <- struct{}{}:
+		case <-c.recv.readableCh:
+			return true // the caller takes
+		case <-c.readDeadline.wait():
+			return true
+		case <-c.closingCh:
+			return true
+		case <-c.end.doneCh:
+			return true
+		}
 	}
 	defer in.release()
 	stop := func() (time.Time, bool) {
@@ -95,13 +104,13 @@ func (c *Conn) readDirect() bool {
 	}
 }
 
-// readDone is a Read leaving readDirect: the last one out starts the
-// clock after which the read loop takes the socket back.
+// readDone is a Read leaving readDirect: the last one out counts a round
+// of Reads and makes sure the idle timer runs.
 func (c *Conn) readDone(in *input) {
 	if in.readers.Add(-1) != 0 {
 		return
 	}
-	in.readEnd.Store(time.Now().UnixNano())
+	in.readRounds.Add(1)
 	if in.idleArmed.CompareAndSwap(false, true) {
 		in.idleMu.Lock()
 		switch {
@@ -115,30 +124,34 @@ func (c *Conn) readDone(in *input) {
 	}
 }
 
-// loopMayDrive is the idle timer's callback: it wakes the read loop when
-// no Read has wanted the socket for readIdle, and waits again otherwise.
+// loopMayDrive is the idle timer's callback. When no Read wanted the
+// socket during a whole period of readIdle, it wakes the read loop, which
+// takes the socket back (between one and two periods after the last Read
+// left); otherwise it waits another period. Counting rounds of Reads
+// rather than reading the clock keeps time.Now out of every Read.
 func loopMayDrive(in *input) {
 	in.idleArmed.Store(false)
 	if in.readers.Load() > 0 {
 		return // the last Read out sets the timer again
 	}
-	if wait := readIdle - time.Duration(time.Now().UnixNano()-in.readEnd.Load()); wait > 0 {
+	if r := in.readRounds.Load(); r != in.idleRounds.Swap(r) {
 		if in.idleArmed.CompareAndSwap(false, true) {
 			in.idleMu.Lock()
 			if !in.idleStopped {
-				in.idleTimer.Reset(wait)
+				in.idleTimer.Reset(readIdle)
 			}
 			in.idleMu.Unlock()
 		}
 		return
 	}
+	in.loopMay.Store(true)
 	notify(in.pumpCh)
 }
 
 // loopMayRead reports whether the read loop may take the socket: no Read
-// wants it, nor has for readIdle.
+// wants it, nor has for a period of readIdle.
 func loopMayRead(in *input) bool {
-	return in.readers.Load() == 0 && time.Duration(time.Now().UnixNano()-in.readEnd.Load()) >= readIdle
+	return in.readers.Load() == 0 && in.loopMay.Load()
 }
 
 // coderTurn hands the frames to coder/websocket: the read loop reads the
