@@ -27,7 +27,7 @@ import (
 // even when the application does not call Read. Over plain TCP (a Conn
 // from Dial or Accept, without TLS), a Read that finds nothing buffered
 // reads the socket and decodes binary frames itself, and the read loop
-// steps aside while Reads do so and for 10 ms after. A second goroutine, the
+// steps aside while Reads do so and for 10 to 20 ms after. A second goroutine, the
 // writer, exists only while written data waits for the socket, and for
 // 100 µs after, so that a request-response exchange reuses it. A third
 // exists only while a ping (keepalive's or [Conn.Ping]'s) waits for its

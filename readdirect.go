@@ -14,13 +14,14 @@ import "time"
 // as before, one message, and decoding resumes after it.
 //
 // The read loop still owns the connection whenever nobody reads: it
-// decodes in the same way once no Read has for readIdle, so pings are
+// decodes in the same way once no Read has for a period of readIdle (10
+// to 20 ms after the last), so pings are
 // answered and the close handshake runs while the application does
 // something else. A Read that wants the socket while the read loop waits
 // on it interrupts that wait (input.kick).
 
-// readIdle is how long after the last Read the read loop takes the socket
-// back.
+// readIdle is the period of the idle timer: the read loop takes the
+// socket back after a whole period without Reads.
 const readIdle = 10 * time.Millisecond
 
 // closedCh is a closed channel: reserve with it does not wait.
