@@ -94,7 +94,10 @@ type input struct {
 	// looks at readers.
 	loopWaiting atomic.Bool
 	idleArmed   atomic.Bool // idleTimer is scheduled, or about to be
-	idleMu      sync.Mutex  // guards idleTimer and idleStopped
+	// idle is the idle timer's period: readIdle, or what a test sets
+	// before the first Read.
+	idle   time.Duration
+	idleMu sync.Mutex // guards idleTimer and idleStopped
 	// idleTimer wakes the read loop once Reads have stopped wanting the
 	// socket; made on first use. idleStopped is set when the read loop
 	// has ended: the timer is stopped and never set again.
@@ -134,6 +137,7 @@ func (in *input) init(nc net.Conn, readAt *atomic.Int64, client bool) {
 	in.raw = raw
 	in.tokenCh = make(chan struct{}, 1)
 	in.loopMay.Store(true)
+	in.idle = readIdle
 	in.pumpCh = make(chan struct{}, 1)
 	in.tryFn = in.tryRead
 	in.head = client

@@ -77,6 +77,11 @@ func (c *Conn) readDirect() bool {
 		}
 	}
 	defer in.release()
+	if c.recv.readable() {
+		// The read loop made bytes readable between this Read's look at
+		// the buffer and the token: take them rather than wait.
+		return true
+	}
 	stop := func() (time.Time, bool) {
 		return c.readDeadline.when(), in.coderTurn.Load() || isClosed(c.closingCh) || c.readDeadline.passed()
 	}
@@ -117,9 +122,9 @@ func (c *Conn) readDone(in *input) {
 		switch {
 		case in.idleStopped:
 		case in.idleTimer == nil:
-			in.idleTimer = time.AfterFunc(readIdle, func() { loopMayDrive(in) })
+			in.idleTimer = time.AfterFunc(in.idle, func() { loopMayDrive(in) })
 		default:
-			in.idleTimer.Reset(readIdle)
+			in.idleTimer.Reset(in.idle)
 		}
 		in.idleMu.Unlock()
 	}
@@ -139,7 +144,7 @@ func loopMayDrive(in *input) {
 		if in.idleArmed.CompareAndSwap(false, true) {
 			in.idleMu.Lock()
 			if !in.idleStopped {
-				in.idleTimer.Reset(readIdle)
+				in.idleTimer.Reset(in.idle)
 			}
 			in.idleMu.Unlock()
 		}
@@ -338,7 +343,9 @@ func (c *Conn) endDirect() {
 }
 
 // coderMessageDone is the read loop after coder/websocket read a whole
-// message: decoding resumes, unless the Conn is closing.
+// message: decoding resumes, unless the Conn is closing. The read loop
+// decodes first: a Read that found it coder's turn waits for the read
+// loop, not for the socket (a Read that comes later takes the socket).
 func (c *Conn) coderMessageDone() {
 	in := c.direct()
 	if in == nil || isClosed(c.closingCh) {
@@ -346,6 +353,7 @@ func (c *Conn) coderMessageDone() {
 	}
 	in.acquire()
 	if in.frameLeft == 0 && in.payloadLeft == 0 {
+		in.loopMay.Store(true)
 		in.coderTurn.Store(false)
 	}
 	in.release()

@@ -422,3 +422,61 @@ func TestLoopDecodeHandsOverToCoder(t *testing.T) {
 	}
 	in.release()
 }
+
+// TestReadAfterCoderTurnWithoutData has a Read wait while coder reads a
+// message that carries no byte (an empty fragmented one): when decoding
+// resumes, the read loop decodes what comes next for that Read, which
+// waits for it and not for the socket. The idle timer is set to an hour,
+// so only that hands the data on.
+func TestReadAfterCoderTurnWithoutData(t *testing.T) {
+	for _, side := range hostileSides {
+		t.Run(side, func(t *testing.T) {
+			p, c := newRawPeer(t, side, Options{})
+			c.tr.in.idle = time.Hour
+			p.send(t, p.frame(true, 0, opBinary, []byte("a")))
+			buf := make([]byte, 1)
+			c.SetReadDeadline(time.Now().Add(testTimeout))
+			if _, err := io.ReadFull(c, buf); err != nil {
+				t.Fatal(err)
+			}
+			got := make(chan error, 1)
+			go func() {
+				_, err := io.ReadFull(c, buf)
+				got <- err
+			}()
+			// Coder's turn: an empty message in two fragments.
+			p.send(t, append(p.frame(false, 0, opBinary, nil), p.frame(true, 0, opCont, nil)...))
+			// Then a frame the read loop decodes once coder is done.
+			p.send(t, p.frame(true, 0, opBinary, []byte("b")))
+			if err := recv(t, got); err != nil || buf[0] != 'b' {
+				t.Fatalf("Read: %q, %v; want %q", buf, err, "b")
+			}
+		})
+	}
+}
+
+// TestReadTakesWhatArrivedBeforeTheToken has the read loop make bytes
+// readable after a Read found the buffer empty and before it got the
+// token: the Read returns to take them instead of waiting for the socket
+// (where it waited until the next bytes from the peer: keepalive's, 30 s
+// later, in a benchmark).
+func TestReadTakesWhatArrivedBeforeTheToken(t *testing.T) {
+	c, _ := unstartedConn(t, Options{ReadBufferSize: 1024})
+	region := c.recv.reserve(closedCh)
+	copy(region, "echo")
+	c.recv.commit(4)
+	<-c.recv.readableCh // a Read's earlier wake-up took the notification
+	done := make(chan bool, 1)
+	go func() { done <- c.readDirect() }()
+	select {
+	case again := <-done:
+		if !again {
+			t.Fatal("readDirect: false, want true: there is something to take")
+		}
+	case <-time.After(2 * time.Second):
+		c.interruptRead()
+		c.tr.abort()
+		<-done
+		t.Fatal("readDirect waited for the socket with bytes readable")
+	}
+}
