@@ -35,6 +35,14 @@ func (d *deadline) when() time.Time {
 	return d.at
 }
 
+// readable reports whether take would return bytes or the end of the
+// stream (recvbuf.go): a decoding Read looks before it waits.
+func (b *recvBuffer) readable() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.n > 0 || b.eof
+}
+
 // direct returns the Conn's input when frames may be decoded, or nil.
 func (c *Conn) direct() *input {
 	if c.tr == nil || !c.tr.in.decode {

@@ -141,14 +141,6 @@ func (b *recvBuffer) closeRead() {
 	notify(b.readableCh)
 }
 
-// readable reports whether take would return bytes or the end of the
-// stream.
-func (b *recvBuffer) readable() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.n > 0 || b.eof
-}
-
 // atEOF reports whether closeRead was called.
 func (b *recvBuffer) atEOF() bool {
 	b.mu.Lock()
