@@ -119,10 +119,15 @@ func (c *Conn) readDirect() bool {
 }
 
 // readDone is a Read leaving readDirect: the last one out counts a round
-// of Reads and makes sure the idle timer runs.
+// of Reads and makes sure the idle timer runs, and wakes the read loop if
+// it may take the socket already (it was given back to it after coder's
+// turn while this Read held on).
 func (c *Conn) readDone(in *input) {
 	if in.readers.Add(-1) != 0 {
 		return
+	}
+	if in.loopMay.Load() {
+		notify(in.pumpCh)
 	}
 	in.readRounds.Add(1)
 	if in.idleArmed.CompareAndSwap(false, true) {
