@@ -1,0 +1,67 @@
+//go:build !js
+
+package wsstream
+
+import "time"
+
+// The inbox: bytes read from the socket that nobody has taken yet. Its
+// buffer comes from a pool and goes back whenever it is empty. Every
+// function here is called by the token's holder.
+
+// pending returns the inbox's unread bytes.
+func (in *input) pending() []byte {
+	if in.bufp == nil {
+		return nil
+	}
+	return (*in.bufp)[in.start : in.start+in.n]
+}
+
+// take moves unread bytes of the inbox into p.
+func (in *input) take(p []byte) int {
+	k := copy(p, in.pending())
+	in.consume(k)
+	return k
+}
+
+// consume drops the first k unread bytes of the inbox.
+func (in *input) consume(k int) {
+	in.start += k
+	in.n -= k
+	if in.n == 0 {
+		in.start = 0
+	}
+}
+
+// space returns the inbox's free room after its unread bytes, moving them
+// to the front when they reach its end.
+func (in *input) space() []byte {
+	if in.bufp == nil {
+		in.bufp = getBuf(inboxSize)
+	}
+	if in.start > 0 && in.start+in.n == len(*in.bufp) {
+		copy(*in.bufp, in.pending())
+		in.start = 0
+	}
+	return (*in.bufp)[in.start+in.n:]
+}
+
+// full reports whether the inbox has no room left.
+func (in *input) full() bool {
+	return in.bufp != nil && in.n == len(*in.bufp)
+}
+
+// fill reads once from the socket into the inbox, blocking.
+func (in *input) fill() error {
+	n, err := in.readSocket(in.space())
+	in.n += n
+	return err
+}
+
+// readSocket reads once from the socket, blocking.
+func (in *input) readSocket(p []byte) (int, error) {
+	n, err := in.nc.Read(p)
+	if n > 0 {
+		in.readAt.Store(time.Now().UnixNano())
+	}
+	return n, err
+}
