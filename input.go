@@ -57,7 +57,7 @@ type input struct {
 	// Owned by the token's holder.
 	head      bool    // the HTTP response is being read: hand it on head by head
 	headState int     // readHead's position: 0 in a line, 1 at a line's start, 2 after its '\r'
-	frames    bool    // the frames have begun; false for a server whose peer sent them early
+	frames    bool    // the frames have begun (startFrames)
 	client    bool    // frames from the peer are not masked
 	bufp      *[]byte // the inbox's pool handle; nil while empty
 	start, n  int     // the inbox's unread bytes: (*bufp)[start:start+n]
@@ -122,6 +122,9 @@ var aLongTimeAgo = time.Unix(1, 0)
 // wait because stop said so.
 var errKicked = errors.New("wsstream: wait interrupted")
 
+// init prepares the input of a transport over nc, a client's or a
+// server's. Without a socket of its own (TLS, a wrapped connection) the
+// input stays unused: raw is nil and the transport reads nc.
 func (in *input) init(nc net.Conn, readAt *atomic.Int64, client bool) {
 	in.nc, in.readAt, in.client = nc, readAt, client
 	sc, ok := nc.(syscall.Conn)
