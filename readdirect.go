@@ -54,8 +54,8 @@ func (c *Conn) direct() *input {
 // readDirect is a Read's turn at the socket, taken when nothing is
 // buffered. It reports whether Read should look at the buffer again
 // (bytes or the end of the stream arrived, or its deadline, Close or the
-// end came); false means it is coder/websocket's turn, and Read waits for
-// the read loop as it always did.
+// end came); false means it is coder/websocket's turn (or the read
+// deadline is due), and Read waits for the read loop as it always did.
 func (c *Conn) readDirect() bool {
 	in := c.direct()
 	if in == nil || in.coderTurn.Load() {
@@ -108,6 +108,12 @@ func (c *Conn) readDirect() bool {
 		got, err := c.readSocket(in, driverRead, closedCh, stop)
 		switch {
 		case err == errKicked:
+			if at := c.readDeadline.when(); !at.IsZero() && !time.Now().Before(at) {
+				// The socket's deadline passed a moment before the
+				// Conn's: wait for the latter the old way rather than
+				// spin on the socket.
+				return false
+			}
 			return true
 		case err != nil:
 			c.coderTurn(in)
