@@ -70,7 +70,7 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 		}
 		return nil, err
 	}
-	h.c = newConnOver(ws, hw.t, so, !hw.early)
+	h.c = newConnOver(ws, hw.t, so)
 	h.c.req = upgradeRequest(r)
 	h.c.start()
 	return h.c, nil
@@ -120,10 +120,6 @@ type hijackWriter struct {
 	http.ResponseWriter
 	closeTimeout time.Duration
 	t            *transport
-	// early is set when bytes the client sent after its request stay in
-	// net/http's buffer, which coder/websocket then reads first (over
-	// TLS): frames are not decoded on this Conn.
-	early bool
 }
 
 func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -146,13 +142,11 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	// Bytes the client sent right behind its request (net/http's
 	// background read can take the first byte of a frame sent as soon as
 	// the 101 is out) move to the transport's inbox, which coder reads
-	// first.
+	// first; over TLS, coder reads them from net/http's buffer.
 	small := bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(w.t, serverBufferSize))
 	if n := brw.Reader.Buffered(); n == 0 || w.t.in.preload(n, brw.Reader) {
 		small.Reader = bufio.NewReaderSize(w.t, serverBufferSize)
 		*brw.Reader = bufio.Reader{}
-	} else {
-		w.early = true
 	}
 	*brw.Writer = bufio.Writer{}
 	return w.t, small, nil

@@ -91,7 +91,7 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Resp
 	if t != nil {
 		t.setLinger(so.CloseTimeout)
 	}
-	h.c = newConnOver(ws, t, so, true)
+	h.c = newConnOver(ws, t, so)
 	h.c.start()
 	return h.c, resp, nil
 }
@@ -132,18 +132,17 @@ func (g *dialGroup) abandon() {
 }
 
 // newConnOver returns a Conn over ws, seeing the connection t below it,
-// or with the caveats of New when t is nil. frames says that nothing of
-// the frames was read into a buffer t does not see: then Reads may decode
-// them (readdirect.go).
-func newConnOver(ws *websocket.Conn, t *transport, o Options, frames bool) *Conn {
+// or with the caveats of New when t is nil. Nothing of the frames is in a
+// buffer t does not see (a client's transport hands net/http the response
+// head by head, Accept moves net/http's leftovers into t's inbox), so
+// Reads may decode them where t has a socket of its own (readdirect.go).
+func newConnOver(ws *websocket.Conn, t *transport, o Options) *Conn {
 	ws.SetReadLimit(-1) // the read loop streams messages of any size
 	if t == nil {
 		ctx, cancel := context.WithCancel(context.Background())
 		return newConn(ws, nil, o, ctx, cancel, unknownAddr{}, unknownAddr{})
 	}
-	if frames {
-		t.in.startFrames()
-	}
+	t.in.startFrames()
 	return newConn(ws, t, o, context.Background(), nil, t.LocalAddr(), t.RemoteAddr())
 }
 

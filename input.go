@@ -161,10 +161,13 @@ func (in *input) startFrames() {
 // preload moves the n bytes buffered in br into the inbox, before anybody
 // reads: the transport then hands them on first. It reports false, and
 // leaves br as it is, when the transport has no input of its own (coder
-// must read br itself then) or n exceeds the inbox.
+// must read br itself then; nothing is decoded on such a transport).
 func (in *input) preload(n int, br *bufio.Reader) bool {
-	if in.raw == nil || n > inboxSize {
+	if in.raw == nil {
 		return false
+	}
+	if n > inboxSize {
+		in.bufp = getBuf(n) // more than net/http's 4 KiB reader holds
 	}
 	b, _ := br.Peek(n)
 	in.n = copy(in.space(), b)

@@ -27,12 +27,14 @@ const readIdle = 10 * time.Millisecond
 // closedCh is a closed channel: reserve with it does not wait.
 var closedCh = func() chan struct{} { ch := make(chan struct{}); close(ch); return ch }()
 
-// when returns the deadline, zero when none: a decoding Read's wait for
-// the socket carries it.
-func (d *deadline) when() time.Time {
+// when returns the deadline, zero when none, and whether it has passed
+// (its channel is closed): a decoding Read's wait for the socket carries
+// it.
+func (d *deadline) when() (at time.Time, passed bool) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.at
+	at, ch := d.at, d.cancelCh
+	d.mu.Unlock()
+	return at, isClosed(ch)
 }
 
 // readable reports whether take would return bytes or the end of the
@@ -91,7 +93,8 @@ func (c *Conn) readDirect() bool {
 		return true
 	}
 	stop := func() (time.Time, bool) {
-		return c.readDeadline.when(), in.coderTurn.Load() || isClosed(c.closingCh) || c.readDeadline.passed()
+		at, passed := c.readDeadline.when()
+		return at, passed || in.coderTurn.Load() || isClosed(c.closingCh)
 	}
 	for {
 		if in.coderTurn.Load() || isClosed(c.closingCh) {
@@ -108,7 +111,7 @@ func (c *Conn) readDirect() bool {
 		got, err := c.readSocket(in, driverRead, closedCh, stop)
 		switch {
 		case err == errKicked:
-			if at := c.readDeadline.when(); !at.IsZero() && !time.Now().Before(at) {
+			if at, _ := c.readDeadline.when(); !at.IsZero() && !time.Now().Before(at) {
 				// The socket's deadline passed a moment before the
 				// Conn's: wait for the latter the old way rather than
 				// spin on the socket.

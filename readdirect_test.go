@@ -383,19 +383,7 @@ func TestReadWithFullBufferDoesNotWait(t *testing.T) {
 	if !in.preload(len(frame), bufio.NewReader(bytes.NewReader(frame))) {
 		t.Fatal("preload refused the frame")
 	}
-	done := make(chan bool, 1)
-	go func() { done <- c.readDirect() }()
-	select {
-	case again := <-done:
-		if !again {
-			t.Fatal("readDirect: false, want true: there is something to take")
-		}
-	case <-time.After(2 * time.Second):
-		c.interruptRead()
-		c.tr.abort()
-		<-done
-		t.Fatal("readDirect waited for the socket with the receive buffer full")
-	}
+	requireReadDirectReturns(t, c, "the receive buffer full")
 }
 
 // TestLoopDecodeHandsOverToCoder gives the read loop the socket when a
@@ -466,6 +454,14 @@ func TestReadTakesWhatArrivedBeforeTheToken(t *testing.T) {
 	copy(region, "echo")
 	c.recv.commit(4)
 	<-c.recv.readableCh // a Read's earlier wake-up took the notification
+	requireReadDirectReturns(t, c, "bytes readable")
+}
+
+// requireReadDirectReturns runs readDirect on c, whose peer sends
+// nothing, and fails unless it returns true (look at the buffer again)
+// within 2s instead of waiting for the socket with what state says.
+func requireReadDirectReturns(t *testing.T, c *Conn, state string) {
+	t.Helper()
 	done := make(chan bool, 1)
 	go func() { done <- c.readDirect() }()
 	select {
@@ -477,6 +473,24 @@ func TestReadTakesWhatArrivedBeforeTheToken(t *testing.T) {
 		c.interruptRead()
 		c.tr.abort()
 		<-done
-		t.Fatal("readDirect waited for the socket with bytes readable")
+		t.Fatalf("readDirect waited for the socket with %s", state)
+	}
+}
+
+// TestPreloadMoreThanTheInbox moves more bytes than the inbox holds, as a
+// server with a larger buffer than net/http's would leave: all of them.
+func TestPreloadMoreThanTheInbox(t *testing.T) {
+	c, _ := unstartedConn(t, Options{})
+	in := c.direct()
+	data := bytes.Repeat([]byte("0123456789abcdef"), inboxSize/16+100)
+	br := bufio.NewReaderSize(bytes.NewReader(data), len(data))
+	br.Peek(len(data))
+	in.acquire()
+	defer in.release()
+	if !in.preload(len(data), br) {
+		t.Fatal("preload refused")
+	}
+	if !bytes.Equal(in.pending(), data) {
+		t.Fatalf("inbox holds %d bytes, want the %d preloaded", len(in.pending()), len(data))
 	}
 }
