@@ -127,12 +127,8 @@ var errKicked = errors.New("wsstream: wait interrupted")
 // input stays unused: raw is nil and the transport reads nc.
 func (in *input) init(nc net.Conn, readAt *atomic.Int64, client bool) {
 	in.nc, in.readAt, in.client = nc, readAt, client
-	sc, ok := nc.(syscall.Conn)
-	if !ok || !rawWriteSupported {
-		return
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
+	raw := socketOf(nc)
+	if raw == nil {
 		return
 	}
 	in.raw = raw

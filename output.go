@@ -68,11 +68,9 @@ func (o *output) init(nc net.Conn) {
 	o.conn = nc
 	o.spaceCh = make(chan struct{}, 1)
 	o.idleCh = make(chan struct{}, 1)
-	if sc, ok := nc.(syscall.Conn); ok && rawWriteSupported {
-		if raw, err := sc.SyscallConn(); err == nil {
-			o.raw = raw
-			o.tryFn = o.tryOnce
-		}
+	if raw := socketOf(nc); raw != nil {
+		o.raw = raw
+		o.tryFn = o.tryOnce
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -65,6 +66,28 @@ func newTransport(nc net.Conn, closeTimeout time.Duration, client bool) *transpo
 	t.out.init(nc)
 	t.in.init(nc, &t.readAt, client)
 	return t
+}
+
+// socketOf returns the socket of nc, for the transport's own reads and
+// writes, when nc is a TCP or Unix connection of package net, and nil
+// otherwise. Any other connection (TLS, or a user's wrapper, even one
+// that gives its socket through syscall.Conn) is read and written through
+// its own methods only: what they do to the bytes is never bypassed.
+func socketOf(nc net.Conn) syscall.RawConn {
+	var sc syscall.Conn
+	switch c := nc.(type) {
+	case *net.TCPConn:
+		sc = c
+	case *net.UnixConn:
+		sc = c
+	default:
+		return nil
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil || !rawWriteSupported {
+		return nil
+	}
+	return raw
 }
 
 // setLinger makes Close wait up to d for the peer to close first.
