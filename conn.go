@@ -25,11 +25,13 @@ import (
 // One goroutine per Conn, the read loop, reads the WebSocket for the
 // Conn's whole life: it answers pings and completes the close handshake
 // even when the application does not call Read. Over plain TCP (a Conn
-// from Dial or Accept, without TLS), a Read that finds nothing buffered
-// reads the socket and decodes binary frames itself, and the read loop
-// steps aside while Reads do so and for 10 to 20 ms after. A second goroutine, the
-// writer, exists only while written data waits for the socket, and for
-// 100 µs after, so that a request-response exchange reuses it. A third
+// from Dial or Accept over a *net.TCPConn or *net.UnixConn, without TLS),
+// a Read that finds nothing buffered reads the socket and decodes binary
+// frames itself, and the read loop steps aside while Reads do so and for
+// 10 to 20 ms after; and a Write frames its data itself and sends it from
+// its own goroutine when the socket takes it at once. A second goroutine,
+// the writer, exists only while written data waits for the socket, and
+// for 100 µs after, so that a stream of small writes reuses it. A third
 // exists only while a ping (keepalive's or [Conn.Ping]'s) waits for its
 // pong.
 //

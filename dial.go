@@ -142,7 +142,7 @@ func newConnOver(ws *websocket.Conn, t *transport, o Options) *Conn {
 		ctx, cancel := context.WithCancel(context.Background())
 		return newConn(ws, nil, o, ctx, cancel, unknownAddr{}, unknownAddr{})
 	}
-	t.in.startFrames()
+	t.startFrames()
 	return newConn(ws, t, o, context.Background(), nil, t.LocalAddr(), t.RemoteAddr())
 }
 

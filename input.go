@@ -140,18 +140,19 @@ func (in *input) init(nc net.Conn, readAt *atomic.Int64, client bool) {
 	in.head = client
 }
 
-// startFrames says that the frames begin with the next byte from the
-// socket (or the inbox): the handshake is over and nothing of the frames
-// is in anybody's buffer. Frames may be decoded from then on. It is
-// called before the Conn's read loop starts.
-func (in *input) startFrames() {
+// startFrames says that the handshake is over. When frames is set, the
+// frames begin with the next byte from the socket (or the inbox), nothing
+// of them is in anybody's buffer, and they may be decoded from then on;
+// otherwise what comes is not frames (TLS records), and is handed on as it
+// comes. It is called before the Conn's read loop starts.
+func (in *input) startFrames(frames bool) {
 	if in.raw == nil {
 		return
 	}
 	in.acquire()
-	in.head, in.frames = false, true
+	in.head, in.frames = false, frames
 	in.release()
-	in.decode = true
+	in.decode = frames
 }
 
 // preload moves the n bytes buffered in br into the inbox, before anybody

@@ -54,6 +54,10 @@ type output struct {
 	// waitIdle that finds it so passes that on to the next waiter.
 	spaceCh chan struct{}
 	idleCh  chan struct{}
+
+	// frames follows coder/websocket's frames, for sendFrame
+	// (framewrite.go). Guarded by mu.
+	frames outFrames
 }
 
 // corkSize is how many corked bytes are gathered before they are handed
@@ -74,35 +78,48 @@ func (o *output) init(nc net.Conn) {
 	}
 }
 
-// write hands p on, or gathers it while corked. It waits, before it
-// changes anything, while the flusher's queue is full.
+// write hands on p, which coder/websocket wrote, or gathers it while
+// corked. It waits, before it changes anything, while the flusher's queue
+// is full.
 func (o *output) write(p []byte) (int, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	o.waitRoomLocked()
+	if err := o.writeLocked(p); err != nil {
+		return 0, err
+	}
+	o.frames.follow(p)
+	return len(p), nil
+}
+
+// waitRoomLocked waits, with o.mu held (it releases it meanwhile), until
+// the flusher's queue has room or a write failed.
+func (o *output) waitRoomLocked() {
 	for o.flusher && len(*o.queued) >= queueLimit && o.err == nil {
 		o.mu.Unlock()
 		<-o.spaceCh
 		o.mu.Lock()
 	}
+}
+
+// writeLocked hands p on, or gathers it while corked; o.mu must be held.
+func (o *output) writeLocked(p []byte) error {
 	if o.err != nil {
-		return 0, o.err
+		return o.err
 	}
 	if o.corked {
 		if len(*o.gather)+len(p) > corkSize {
 			if err := o.handOnLocked(*o.gather); err != nil {
-				return 0, err
+				return err
 			}
 			*o.gather = (*o.gather)[:0]
 		}
 		if len(p) < corkSize {
 			*o.gather = append(*o.gather, p...)
-			return len(p), nil
+			return nil
 		}
 	}
-	if err := o.handOnLocked(p); err != nil {
-		return 0, err
-	}
-	return len(p), nil
+	return o.handOnLocked(p)
 }
 
 // handOnLocked sends p on its way, in order after everything before it:

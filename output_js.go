@@ -13,8 +13,9 @@ type output struct {
 	raw syscall.RawConn
 }
 
-func (*output) cork()                          {}
-func (*output) uncork() error                  { return nil }
-func (*output) backlogged() bool               { return false }
-func (*output) busy() bool                     { return false }
-func (*output) waitIdle(<-chan time.Time) bool { return true }
+func (*output) cork()                                {}
+func (*output) sendFrame([]byte, bool) (bool, error) { return false, nil }
+func (*output) uncork() error                        { return nil }
+func (*output) backlogged() bool                     { return false }
+func (*output) busy() bool                           { return false }
+func (*output) waitIdle(<-chan time.Time) bool       { return true }

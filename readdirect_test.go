@@ -362,7 +362,7 @@ func unstartedConn(t *testing.T, o Options) (*Conn, net.Conn) {
 	}
 	tr := newTransport(nc, time.Second, false)
 	t.Cleanup(tr.abort)
-	tr.in.startFrames()
+	tr.in.startFrames(true)
 	c := newConn(nil, tr, o, context.Background(), nil, nc.LocalAddr(), nc.RemoteAddr())
 	if c.direct() == nil {
 		t.Fatal("no decoding over plain TCP")

@@ -2,6 +2,7 @@ package wsstream
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,14 +18,14 @@ type sendQueue struct {
 	maxMsg int // largest buffer; immutable
 	limit  int // most bytes queued at once; immutable
 
-	mu    sync.Mutex // guards bufs, bytes, running and failed
+	mu    sync.Mutex // guards bufs, bytes, failed, and changes to running
 	bufs  []*[]byte  // waiting for the socket, oldest first
 	bytes int        // bytes in bufs plus the buffer being sent
 	// running is set while a sender exists: a writer goroutine, or a Write
 	// sending from its own goroutine. Whoever sets it starts the sender;
 	// only the sender clears it (linger, stopIfEmpty), then notifies
-	// exitCh.
-	running bool
+	// exitCh. It changes under mu, and may be read without it.
+	running atomic.Bool
 	// failed is set when a write failed: nothing more is sent, and
 	// queued bytes are dropped.
 	failed bool
@@ -91,13 +92,27 @@ func (q *sendQueue) push(p []byte) (n int, start bool) {
 	}
 	q.bytes += n
 	if n > 0 {
-		start = !q.running
-		q.running = true
+		start = !q.running.Load()
+		q.running.Store(true)
 		if !start {
 			notify(q.wakeCh)
 		}
 	}
 	return n, start
+}
+
+// claim sets running, for a Write that sends its data past the queue
+// (Conn.sendDirect), when no sender exists, nothing is queued, and the
+// queue has neither failed nor been closed for writing. It reports
+// whether it did; the claimer clears running with stopIfEmpty.
+func (q *sendQueue) claim() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.running.Load() || len(q.bufs) > 0 || q.failed || q.writeClosed {
+		return false
+	}
+	q.running.Store(true)
+	return true
 }
 
 // eofMarker is queued by closeWrite: an empty message, the end of the
@@ -114,8 +129,8 @@ func (q *sendQueue) closeWrite() (start bool) {
 	}
 	q.writeClosed = true
 	q.bufs = append(q.bufs, eofMarker)
-	start = !q.running
-	q.running = true
+	start = !q.running.Load()
+	q.running.Store(true)
 	if !start {
 		notify(q.wakeCh)
 	}
@@ -200,7 +215,7 @@ func (q *sendQueue) linger(stopCh <-chan struct{}) bool {
 	q.mu.Lock()
 	more := len(q.bufs) > 0 && !q.failed
 	if !more {
-		q.running = false
+		q.running.Store(false)
 	}
 	q.mu.Unlock()
 	if !more {
@@ -215,7 +230,7 @@ func (q *sendQueue) stopIfEmpty() bool {
 	q.mu.Lock()
 	stop := len(q.bufs) == 0 && !q.failed
 	if stop {
-		q.running = false
+		q.running.Store(false)
 	}
 	q.mu.Unlock()
 	if stop {
@@ -227,9 +242,7 @@ func (q *sendQueue) stopIfEmpty() bool {
 // isRunning reports whether a sender (a writer goroutine or a Write sending
 // from its own goroutine) exists.
 func (q *sendQueue) isRunning() bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.running
+	return q.running.Load()
 }
 
 // hasFailed reports whether a write failed.

@@ -5,10 +5,79 @@ package wsstream
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"testing"
 )
+
+// TestWSSStreamIntact sends many small messages each way over wss://, with
+// Reads waiting on both ends. Below a client's TLS, the transport carries
+// ciphertext: nothing there may be taken for a frame (a decoder that did
+// would hand the application ciphertext, or cut a TLS record, about once
+// in a few hundred messages).
+func TestWSSStreamIntact(t *testing.T) {
+	serverTLS, clientTLS := selfSignedTLS(t)
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := Serve(tls.NewListener(tcp, serverTLS), nil)
+	t.Cleanup(func() { l.Close() })
+	dopts := &DialOptions{}
+	dopts.HTTPClient = &http.Client{Transport: &http.Transport{TLSClientConfig: clientTLS}}
+	client, _, err := Dial(testContext(t), "wss://"+l.Addr().String()+"/", dopts)
+	if err != nil {
+		t.Fatalf("Dial wss: %v", err)
+	}
+	defer client.Close()
+	server := acceptConn(t, l)
+	defer server.Close()
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	var want []byte
+	var sizes []int
+	for range 3000 {
+		n := 1 + rng.IntN(200)
+		sizes = append(sizes, n)
+		for range n {
+			want = append(want, byte(rng.Uint32()))
+		}
+	}
+	for _, dir := range []struct {
+		name     string
+		from, to *Conn
+	}{{"server to client", server, client}, {"client to server", client, server}} {
+		errCh := make(chan error, 1)
+		go func() {
+			p := want
+			for _, n := range sizes {
+				if _, err := dir.from.Write(p[:n]); err != nil {
+					errCh <- err
+					return
+				}
+				p = p[n:]
+			}
+			errCh <- nil
+		}()
+		got := make([]byte, len(want))
+		if _, err := io.ReadFull(dir.to, got); err != nil {
+			t.Fatalf("%s: ReadFull: %v", dir.name, err)
+		}
+		if err := <-errCh; err != nil {
+			t.Fatalf("%s: Write: %v", dir.name, err)
+		}
+		if !bytes.Equal(got, want) {
+			i := 0
+			for got[i] == want[i] {
+				i++
+			}
+			t.Fatalf("%s: stream differs from byte %d of %d", dir.name, i, len(want))
+		}
+	}
+}
 
 // scrambledConn is a TCP connection whose bytes are XORed with 0x5a on
 // the way out and back in: a connection that gives its socket through

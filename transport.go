@@ -68,6 +68,20 @@ func newTransport(nc net.Conn, closeTimeout time.Duration, client bool) *transpo
 	return t
 }
 
+// startFrames says that the handshake is over: what the transport carries
+// from now on is frames, which Reads may decode and the Conn may write
+// itself, unless TLS runs above it. That is so on a client's transport
+// dialed for wss:// (its first bytes were a TLS ClientHello, not the HTTP
+// request); a server's transport is always above TLS, as it carries what
+// net/http read the request from.
+func (t *transport) startFrames() {
+	frames := !t.in.client || t.out.sentHTTP()
+	t.in.startFrames(frames)
+	if frames {
+		t.out.startFrames(t.in.client)
+	}
+}
+
 // socketOf returns the socket of nc, for the transport's own reads and
 // writes, when nc is a TCP or Unix connection of package net, and nil
 // otherwise. Any other connection (TLS, or a user's wrapper, even one

@@ -50,6 +50,9 @@ func (c *Conn) Write(p []byte) (int, error) {
 		}
 	}
 	defer func() { <-c.writeCallCh }()
+	if c.sendDirect(p) {
+		return len(p), nil
+	}
 
 	// writeStop was asked just before the slot was taken; from here it is
 	// asked again before every push but the first.
@@ -100,6 +103,38 @@ func (c *Conn) writeStop() error {
 	return nil
 }
 
+// sendDirect sends p as one message from the calling goroutine, past the
+// send queue (no copy into it, none of its bookkeeping), where
+// startSending would send it from this goroutine at once: the Conn frames
+// its messages itself, p fits in one, nothing is queued or being sent,
+// the output has no backlog, and p is not a small write to coalesce. It
+// reports whether it did: p is then on the socket or in the output's
+// queue, and no longer needed. The caller holds writeCallCh.
+func (c *Conn) sendDirect(p []byte) bool {
+	if c.tr == nil || c.tr.out.raw == nil || len(p) == 0 || len(p) > c.send.maxMsg || c.send.isRunning() {
+		return false // a writer runs: a stream of writes, coalesced in the queue
+	}
+	if len(p) < coalesceBelow && !c.readSinceSend.Load() &&
+		time.Now().UnixNano()-c.lastInline.Load() < int64(coalesceWindow) {
+		return false
+	}
+	if c.tr.out.busy() || !c.send.claim() {
+		return false
+	}
+	c.tr.out.cork()
+	sent, err := c.tr.out.sendFrame(p, false)
+	if !sent {
+		// coder's turn to write (see sendFrame): through the queue.
+		c.tr.out.uncork()
+		if !c.send.stopIfEmpty() {
+			go c.writeLoop()
+		}
+		return false
+	}
+	c.sentInline(err)
+	return true
+}
+
 // startSending sends what is queued, from the calling goroutine when the
 // socket can take it without blocking (no hand-off: a request-response
 // exchange costs no goroutine wake-up), and otherwise from a writer
@@ -121,11 +156,12 @@ func (c *Conn) startSending(size int) {
 		go c.writeLoop()
 		return
 	}
-	now := time.Now().UnixNano()
-	if size < coalesceBelow && now-c.lastInline.Load() < int64(coalesceWindow) && !c.readSinceSend.Load() {
-		c.lastInline.Store(now)
-		go c.writeLoop()
-		return
+	if size < coalesceBelow && !c.readSinceSend.Load() {
+		if now := time.Now().UnixNano(); now-c.lastInline.Load() < int64(coalesceWindow) {
+			c.lastInline.Store(now)
+			go c.writeLoop()
+			return
+		}
 	}
 	c.tr.out.cork()
 	var err error
@@ -136,6 +172,13 @@ func (c *Conn) startSending(size int) {
 		}
 		err = c.sendOne(b)
 	}
+	c.sentInline(err)
+}
+
+// sentInline ends a send from a writing goroutine (startSending,
+// sendDirect): it hands on what was gathered, and leaves what is left to
+// send, and a failure, to a writer goroutine.
+func (c *Conn) sentInline(err error) {
 	if uerr := c.tr.out.uncork(); err == nil {
 		err = uerr
 	}
@@ -153,8 +196,9 @@ func (c *Conn) startSending(size int) {
 	if c.send.stopIfEmpty() {
 		return
 	}
-	// The socket is slow (bytes wait for the flusher): a writer goroutine
-	// takes over.
+	// Buffers are left behind a slow socket (bytes wait for the
+	// flusher), or the queue failed meanwhile: a writer goroutine takes
+	// over (and exits at once after a failure).
 	go c.writeLoop()
 }
 
@@ -192,7 +236,15 @@ func (c *Conn) writeLoop() {
 // gives it back. A failure is noted as the cause of the end before the
 // queue fails, so that whoever finds the queue failed can tell why.
 func (c *Conn) sendOne(b *[]byte) error {
-	err := c.ws.Write(c.ctx, websocket.MessageBinary, *b)
+	sent, err := false, error(nil)
+	if c.tr != nil {
+		// The Conn frames its messages itself where it can (a client's
+		// buffer is masked in place: it is the queue's, not the caller's).
+		sent, err = c.tr.out.sendFrame(*b, true)
+	}
+	if !sent {
+		err = c.ws.Write(c.ctx, websocket.MessageBinary, *b)
+	}
 	if err != nil {
 		c.end.fail(connectionLostError(err))
 	}

@@ -1,0 +1,159 @@
+//go:build !js
+
+package wsstream
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+)
+
+// outFrames lets the Conn write its binary messages as frames of its own,
+// past coder/websocket's writer (its message and frame locks, its buffer,
+// one more copy), without ever putting a frame inside one of coder's. It
+// follows the frames coder writes, header by header, so that it knows
+// where each ends; the Conn's frames go only between them, and never after
+// coder's close frame. Guarded by the output's mu.
+type outFrames struct {
+	// first is the first byte written through the output, or 0.
+	first byte
+	// on is set by startFrames, once the handshake is written: from then
+	// on, every byte through the output is a frame.
+	on bool
+	// client is set when frames must be masked.
+	client bool
+	// head holds the header of coder's frame in progress as far as coder
+	// has written it (headN bytes); left counts the payload bytes of that
+	// frame still to come.
+	head  [maxHeadSize]byte
+	headN int
+	left  int64
+	// coderOnly is set once coder wrote a close frame (or a header this
+	// does not follow): the Conn's messages go through coder from then
+	// on, which refuses them after a close.
+	coderOnly bool
+	// own is the header of the Conn's frame being written; key its
+	// masking key.
+	own [maxHeadSize]byte
+	key [4]byte
+}
+
+// maxHeadSize is the longest frame header: two bytes, an eight-byte
+// length and a masking key.
+const maxHeadSize = 14
+
+// opcodeClose is the opcode of a close frame.
+const opcodeClose = 8
+
+// startFrames says that the handshake is written: what comes through the
+// output from now on is frames, and sendFrame may add its own.
+func (o *output) startFrames(client bool) {
+	o.mu.Lock()
+	o.frames.on = true
+	o.frames.client = client
+	o.mu.Unlock()
+}
+
+// sentHTTP reports whether the first byte written was the start of an
+// HTTP request (a method's first letter), not of a TLS record.
+func (o *output) sentHTTP() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.frames.first >= 'A' && o.frames.first <= 'Z'
+}
+
+// follow notes p, bytes coder wrote, to know where its frame ends.
+func (f *outFrames) follow(p []byte) {
+	if f.first == 0 && len(p) > 0 {
+		f.first = p[0]
+	}
+	for f.on && !f.coderOnly && len(p) > 0 {
+		if f.left > 0 {
+			k := min(int64(len(p)), f.left)
+			f.left -= k
+			p = p[k:]
+			continue
+		}
+		want := 2
+		if f.headN >= 2 {
+			h, _ := parseHead(f.head[:f.headN])
+			want = h.size
+		}
+		k := copy(f.head[f.headN:want], p)
+		f.headN += k
+		p = p[k:]
+		if h, ok := parseHead(f.head[:f.headN]); ok {
+			f.headN = 0
+			f.left = h.payload
+			if h.opcode == opcodeClose || h.payload < 0 {
+				f.coderOnly = true
+			}
+		}
+	}
+}
+
+// sendFrame writes payload as one binary frame, in order after everything
+// written before, and reports whether it did. While corked, the frame is
+// gathered (a client's payload is masked in the gathered copy); otherwise
+// a client's payload is masked in place, which only a caller that may
+// change it allows (mayChange), and sendFrame reports false when it may
+// not. It writes nothing, and reports false, before startFrames, while
+// coder is in the middle of a frame, after coder's close frame, or once
+// a write failed: the caller then has coder write the message, which
+// waits for coder's frame to end, and refuses after a close or a failure
+// as it always does. Like write, it waits while the flusher's queue is
+// full.
+func (o *output) sendFrame(payload []byte, mayChange bool) (bool, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.waitRoomLocked()
+	f := &o.frames
+	if !f.on || f.coderOnly || f.headN > 0 || f.left > 0 || o.err != nil {
+		return false, nil
+	}
+	gather := o.corked && len(payload) <= corkSize-maxHeadSize
+	if f.client && !gather && !mayChange {
+		return false, nil
+	}
+	h := append(f.own[:0], 0x80|opcodeBinary)
+	var maskBit byte
+	if f.client {
+		maskBit = 0x80
+	}
+	switch n := len(payload); {
+	case n <= 125:
+		h = append(h, maskBit|byte(n))
+	case n <= 0xffff:
+		h = binary.BigEndian.AppendUint16(append(h, maskBit|126), uint16(n))
+	default:
+		h = binary.BigEndian.AppendUint64(append(h, maskBit|127), uint64(n))
+	}
+	var key uint32
+	if f.client {
+		// RFC 6455, section 5.3: a fresh, unpredictable key per frame.
+		rand.Read(f.key[:])
+		h = append(h, f.key[:]...)
+		key = binary.LittleEndian.Uint32(f.key[:])
+	}
+	if !gather {
+		if f.client {
+			unmask(payload, key)
+		}
+		if err := o.writeLocked(h); err != nil {
+			return true, err
+		}
+		return true, o.writeLocked(payload)
+	}
+	if len(*o.gather)+len(h)+len(payload) > corkSize {
+		if err := o.handOnLocked(*o.gather); err != nil {
+			return true, err
+		}
+		*o.gather = (*o.gather)[:0]
+	}
+	*o.gather = append(*o.gather, h...)
+	at := len(*o.gather)
+	*o.gather = append(*o.gather, payload...)
+	if f.client {
+		unmask((*o.gather)[at:], key)
+	}
+	return true, nil
+}
