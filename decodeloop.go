@@ -9,25 +9,31 @@ import "time"
 // frames to coder/websocket and takes them back.
 
 // loopMayDrive is the idle timer's callback. When no Read wanted the
-// socket during a whole period of readIdle, it wakes the read loop, which
-// takes the socket back (between one and two periods after the last Read
-// left); otherwise it waits another period. Counting rounds of Reads
-// rather than reading the clock keeps time.Now out of every Read.
+// socket during a whole period, it wakes the read loop, which takes the
+// socket back, and the next period is readIdle again. Otherwise Reads
+// come and go: it doubles the period, up to readIdleMax, and waits
+// another (or lets the Read that holds on set it when it leaves). Counting
+// rounds of Reads, rather than reading the clock or setting the timer
+// again in every Read, keeps both out of Read (a timer set later wakes
+// the runtime's network poller); the longer period keeps the timer's
+// firing, whose goroutine gets in the way of the Reads' round trips, rare
+// while they go on. The read loop so takes the socket back readIdle to
+// 2 × readIdleMax after the last Read.
 func loopMayDrive(in *input) {
 	in.idleArmed.Store(false)
-	if in.readers.Load() > 0 {
-		return // the last Read out sets the timer again
-	}
-	if r := in.readRounds.Load(); r != in.idleRounds.Swap(r) {
-		if in.idleArmed.CompareAndSwap(false, true) {
-			in.idleMu.Lock()
-			if !in.idleStopped {
-				in.idleTimer.Reset(in.idle)
-			}
-			in.idleMu.Unlock()
+	busy := in.readers.Load() > 0
+	if r := in.readRounds.Load(); r != in.idleRounds.Swap(r) || busy {
+		in.idleMu.Lock()
+		in.idleWait = min(2*in.idleWait, max(readIdleMax, in.idle))
+		if !busy && !in.idleStopped && in.idleArmed.CompareAndSwap(false, true) {
+			in.idleTimer.Reset(in.idleWait)
 		}
-		return
+		in.idleMu.Unlock()
+		return // when busy, the last Read out sets the timer again
 	}
+	in.idleMu.Lock()
+	in.idleWait = in.idle
+	in.idleMu.Unlock()
 	in.loopMay.Store(true)
 	notify(in.pumpCh)
 }

@@ -92,10 +92,14 @@ type input struct {
 	// looks at readers.
 	loopWaiting atomic.Bool
 	idleArmed   atomic.Bool // idleTimer is scheduled, or about to be
-	// idle is the idle timer's period: readIdle, or what a test sets
-	// before the first Read.
+	// idle is the idle timer's first period: readIdle, or what a test
+	// sets before the first Read.
 	idle   time.Duration
-	idleMu sync.Mutex // guards idleTimer and idleStopped
+	idleMu sync.Mutex // guards idleTimer, idleStopped and idleWait
+	// idleWait is the idle timer's period: idle after the read loop took
+	// the socket back (0 until the first Read), doubled, up to
+	// readIdleMax, each time the timer finds that Reads came.
+	idleWait time.Duration
 	// idleTimer wakes the read loop once Reads have stopped wanting the
 	// socket; made on first use. idleStopped is set when the read loop
 	// has ended: the timer is stopped and never set again.

@@ -14,15 +14,19 @@ import "time"
 // as before, one message, and decoding resumes after it.
 //
 // The read loop still owns the connection whenever nobody reads: it
-// decodes in the same way once no Read has for a period of readIdle (10
-// to 20 ms after the last), so pings are
+// decodes in the same way once no Read has for a period of the idle timer
+// (10 ms to 160 ms after the last: see loopMayDrive), so pings are
 // answered and the close handshake runs while the application does
 // something else. A Read that wants the socket while the read loop waits
 // on it interrupts that wait (input.kick).
 
-// readIdle is the period of the idle timer: the read loop takes the
-// socket back after a whole period without Reads.
-const readIdle = 10 * time.Millisecond
+// readIdle is the first period of the idle timer: the read loop takes the
+// socket back after a whole period without Reads. While Reads go on, the
+// period doubles up to readIdleMax.
+const (
+	readIdle    = 10 * time.Millisecond
+	readIdleMax = 80 * time.Millisecond
+)
 
 // closedCh is a closed channel: reserve with it does not wait.
 var closedCh = func() chan struct{} { ch := make(chan struct{}); close(ch); return ch }()
@@ -144,9 +148,10 @@ func (c *Conn) readDone(in *input) {
 		switch {
 		case in.idleStopped:
 		case in.idleTimer == nil:
-			in.idleTimer = time.AfterFunc(in.idle, func() { loopMayDrive(in) })
+			in.idleWait = in.idle
+			in.idleTimer = time.AfterFunc(in.idleWait, func() { loopMayDrive(in) })
 		default:
-			in.idleTimer.Reset(in.idle)
+			in.idleTimer.Reset(in.idleWait)
 		}
 		in.idleMu.Unlock()
 	}

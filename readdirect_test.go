@@ -494,3 +494,47 @@ func TestPreloadMoreThanTheInbox(t *testing.T) {
 		t.Fatalf("inbox holds %d bytes, want the %d preloaded", len(in.pending()), len(data))
 	}
 }
+
+// TestIdleTimerBacksOffWhileReadsGoOn drives the idle timer's callback by
+// hand: each time it finds that Reads came (or one holds on), its period
+// doubles, never past readIdleMax (which bounds how long after the last
+// Read the read loop takes the socket back); a period without Reads lets
+// the read loop take the socket and starts again at readIdle.
+func TestIdleTimerBacksOffWhileReadsGoOn(t *testing.T) {
+	c, _ := unstartedConn(t, Options{})
+	in := c.direct()
+	in.readers.Add(1)
+	c.readDone(in) // the first Read out makes the timer
+	in.idleMu.Lock()
+	in.idleTimer.Stop() // from here the test fires it
+	in.idleMu.Unlock()
+	in.loopMay.Store(false)
+	// period stops the timer the callback may have set again (20 ms or
+	// more ahead), and returns the period.
+	period := func() time.Duration {
+		in.idleMu.Lock()
+		defer in.idleMu.Unlock()
+		in.idleTimer.Stop()
+		return in.idleWait
+	}
+	want := readIdle
+	for i := range 6 {
+		if i%2 == 0 {
+			in.readRounds.Add(1) // Reads came and went
+		} else {
+			in.readers.Add(1) // a Read holds on
+		}
+		loopMayDrive(in)
+		if i%2 == 1 {
+			in.readers.Add(-1)
+		}
+		want = min(2*want, readIdleMax)
+		if got := period(); got != want || in.loopMay.Load() {
+			t.Fatalf("after %d periods with Reads: period %v, loopMay %v; want %v, false", i+1, got, in.loopMay.Load(), want)
+		}
+	}
+	loopMayDrive(in) // a period without Reads
+	if got := period(); got != readIdle || !in.loopMay.Load() {
+		t.Fatalf("after a period without Reads: period %v, loopMay %v; want %v, true", got, in.loopMay.Load(), readIdle)
+	}
+}
