@@ -61,7 +61,8 @@ func (o *output) sentHTTP() bool {
 	return o.frames.first >= 'A' && o.frames.first <= 'Z'
 }
 
-// follow notes p, bytes coder wrote, to know where its frame ends.
+// follow notes p, bytes written through the output by coder (or, before
+// the frames, by net/http: the request), to know where coder's frame ends.
 func (f *outFrames) follow(p []byte) {
 	if f.first == 0 && len(p) > 0 {
 		f.first = p[0]
