@@ -151,3 +151,54 @@ func TestSendFrameWaitsForCodersFrame(t *testing.T) {
 		t.Fatalf("last frame: opcode %d, %v; want the close frame", f.op, err)
 	}
 }
+
+// TestNoFrameAfterTheCloseFrame has a raw peer close while the Conn
+// writes as fast as it can: whatever the Conn sends, its close frame
+// (coder's answer to the peer's) is the last frame on the wire, as RFC
+// 6455 section 5.5.1 requires, and no data frame follows it.
+func TestNoFrameAfterTheCloseFrame(t *testing.T) {
+	for _, side := range hostileSides {
+		t.Run(side, func(t *testing.T) {
+			for round := range 100 {
+				p, c := newRawPeer(t, side, Options{})
+				writeDone := make(chan struct{})
+				go func() {
+					defer close(writeDone)
+					b := bytes.Repeat([]byte{'w'}, 300)
+					for {
+						if _, err := c.Write(b); err != nil {
+							return
+						}
+					}
+				}()
+				p.send(t, p.frame(true, 0, opClose, closePayload(1000, "")))
+				p.conn.SetReadDeadline(time.Now().Add(testTimeout))
+				closed := false
+				for {
+					f, err := readWireFrame(p.br)
+					if err != nil {
+						if !closed {
+							t.Fatalf("round %d: raw peer: %v before the close frame", round, err)
+						}
+						break // the Conn closed the connection after its close frame
+					}
+					if closed {
+						t.Fatalf("round %d: raw peer: frame with opcode %d after the close frame", round, f.op)
+					}
+					if f.masked == p.client || !f.fin || f.rsv != 0 {
+						t.Fatalf("round %d: raw peer: frame masked %v, fin %v, rsv %#x", round, f.masked, f.fin, f.rsv)
+					}
+					if f.op == opClose {
+						// As a server would (and a client may), end
+						// the TCP connection; read on until the Conn
+						// closes its side.
+						closed = true
+						p.conn.(*net.TCPConn).CloseWrite()
+					}
+				}
+				recv(t, writeDone)
+				p.conn.Close()
+			}
+		})
+	}
+}

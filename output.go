@@ -280,14 +280,15 @@ func (o *output) waitIdle(timeoutCh <-chan time.Time) bool {
 	return true
 }
 
-// drain writes out what is gathered or queued within timeout, for Close:
-// a blocking write that is still in progress means the socket is stuck,
-// and drain does not wait for it.
+// drain writes out what is gathered or queued within timeout, for Close.
+// The write deadline comes first, so that a write in progress ends within
+// timeout even when the socket is stuck (without a socket of its own the
+// output writes under mu, blocking), and mu comes free: drain waits for
+// it rather than give up, as it once did, when another write held mu for
+// a moment, which cut the stream short of the close frame.
 func (o *output) drain(timeout time.Duration) {
-	if !o.mu.TryLock() {
-		return
-	}
 	o.conn.SetWriteDeadline(time.Now().Add(timeout))
+	o.mu.Lock()
 	if o.gather != nil && len(*o.gather) > 0 {
 		o.handOnLocked(*o.gather)
 		*o.gather = (*o.gather)[:0]

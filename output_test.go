@@ -133,6 +133,28 @@ func TestOutputDrainIsBounded(t *testing.T) {
 	}
 }
 
+// TestOutputDrainWaitsForAWriteInProgress: bytes gathered before Close
+// are written out even when another write holds the output's lock at the
+// moment the transport closes. drain gave up then, and a server that
+// closed while it wrote cut its stream short of its close frame (one
+// Close in about a thousand in TestNoFrameAfterTheCloseFrame).
+func TestOutputDrainWaitsForAWriteInProgress(t *testing.T) {
+	o, peer := newTestOutput(t)
+	want := []byte("gathered before the close")
+	o.cork()
+	if _, err := o.write(want); err != nil {
+		t.Fatal(err)
+	}
+	o.mu.Lock()                                      // a write in progress...
+	time.AfterFunc(10*time.Millisecond, o.mu.Unlock) // ...for a moment
+	o.drain(testTimeout)
+	peer.SetReadDeadline(time.Now().Add(testTimeout))
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(peer, got); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("peer read %q, %v; want %q", got, err, want)
+	}
+}
+
 // TestOutputWaitIdleWakesEveryWaiter: Close's flush and the transport's
 // drain can wait for the flusher at the same time; its exit wakes both.
 // (A one-token notification woke one, and the other waited forever: a

@@ -112,13 +112,11 @@ func (t *transport) setLinger(d time.Duration) {
 }
 
 // Close closes the connection. It first writes out pending bytes (a close
-// frame coder/websocket wrote just before closing, say), within the close
-// timeout, unless a blocking write is in progress: then the socket is
-// stuck (that is why coder/websocket gives up) and Close must not wait for
-// it. With a
-// linger (a client), it then waits up to linger for the server to close
-// its side, as RFC 6455 section 7.1.1 asks, discarding whatever arrives.
-// An abort ends that wait at once.
+// frame coder/websocket wrote just before closing, say) within the close
+// timeout, which also ends a write in progress on a stuck socket (see
+// output.drain). With a linger (a client), it then waits up to linger for
+// the server to close its side, as RFC 6455 section 7.1.1 asks,
+// discarding whatever arrives. An abort ends that wait at once.
 func (t *transport) Close() error {
 	t.mu.Lock()
 	t.closeCalled = true
