@@ -51,6 +51,7 @@ func (o *output) startFrames(client bool) {
 	o.frames.on = true
 	o.frames.client = client
 	o.mu.Unlock()
+	o.framed = true
 }
 
 // sentHTTP reports whether the first byte written was the start of an

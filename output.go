@@ -58,6 +58,9 @@ type output struct {
 	// frames follows coder/websocket's frames, for sendFrame
 	// (framewrite.go). Guarded by mu.
 	frames outFrames
+	// framed mirrors frames.on: set by startFrames before the Conn
+	// starts, immutable after, read without mu.
+	framed bool
 }
 
 // corkSize is how many corked bytes are gathered before they are handed

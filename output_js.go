@@ -10,7 +10,8 @@ import (
 // type only lets the shared code compile, and its methods are never
 // called.
 type output struct {
-	raw syscall.RawConn
+	raw    syscall.RawConn
+	framed bool
 }
 
 func (*output) cork()                                {}

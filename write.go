@@ -111,7 +111,10 @@ func (c *Conn) writeStop() error {
 // reports whether it did: p is then on the socket or in the output's
 // queue, and no longer needed. The caller holds writeCallCh.
 func (c *Conn) sendDirect(p []byte) bool {
-	if c.tr == nil || c.tr.out.raw == nil || len(p) == 0 || len(p) > c.send.maxMsg || c.send.isRunning() {
+	if c.tr == nil || c.tr.out.raw == nil || !c.tr.out.framed || len(p) == 0 || len(p) > c.send.maxMsg {
+		return false
+	}
+	if c.send.isRunning() {
 		return false // a writer runs: a stream of writes, coalesced in the queue
 	}
 	if len(p) < coalesceBelow && !c.readSinceSend.Load() &&
