@@ -137,7 +137,7 @@ func TestOutputDrainIsBounded(t *testing.T) {
 // are written out even when another write holds the output's lock at the
 // moment the transport closes. drain gave up then, and a server that
 // closed while it wrote cut its stream short of its close frame (one
-// Close in about a thousand in TestNoFrameAfterTheCloseFrame).
+// Close in about a thousand in TestPeerCloseWhileWriting).
 func TestOutputDrainWaitsForAWriteInProgress(t *testing.T) {
 	o, peer := newTestOutput(t)
 	want := []byte("gathered before the close")

@@ -139,15 +139,9 @@ func selfSignedTLS(t *testing.T) (server, client *tls.Config) {
 // offers HTTP/2 is upgraded over HTTP/1.1, data flows both ways, and the
 // server's Conn reports the TLS state of its request.
 func TestServeTLS(t *testing.T) {
-	serverTLS, clientTLS := selfSignedTLS(t)
-	tcp, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := Serve(tls.NewListener(tcp, serverTLS), nil)
-	t.Cleanup(func() { l.Close() })
-	if l.Addr().String() != tcp.Addr().String() {
-		t.Errorf("Addr() = %v, want %v", l.Addr(), tcp.Addr())
+	l, tcpAddr, clientTLS := serveTLS(t)
+	if l.Addr().String() != tcpAddr.String() {
+		t.Errorf("Addr() = %v, want %v", l.Addr(), tcpAddr)
 	}
 
 	clientTLS.NextProtos = []string{"h2", "http/1.1"}

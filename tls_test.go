@@ -13,12 +13,11 @@ import (
 	"testing"
 )
 
-// TestWSSStreamIntact sends many small messages each way over wss://, with
-// Reads waiting on both ends. Below a client's TLS, the transport carries
-// ciphertext: nothing there may be taken for a frame (a decoder that did
-// would hand the application ciphertext, or cut a TLS record, about once
-// in a few hundred messages).
-func TestWSSStreamIntact(t *testing.T) {
+// serveTLS returns a Listener served on a TLS listener on loopback (closed
+// when the test ends), the address of the TCP listener below, and a TLS
+// configuration for clients that trusts its certificate.
+func serveTLS(t *testing.T) (*Listener, net.Addr, *tls.Config) {
+	t.Helper()
 	serverTLS, clientTLS := selfSignedTLS(t)
 	tcp, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -26,6 +25,16 @@ func TestWSSStreamIntact(t *testing.T) {
 	}
 	l := Serve(tls.NewListener(tcp, serverTLS), nil)
 	t.Cleanup(func() { l.Close() })
+	return l, tcp.Addr(), clientTLS
+}
+
+// TestWSSStreamIntact sends many small messages each way over wss://, with
+// Reads waiting on both ends. Below a client's TLS, the transport carries
+// ciphertext: nothing there may be taken for a frame (a decoder that did
+// would hand the application ciphertext, or cut a TLS record, about once
+// in a few hundred messages).
+func TestWSSStreamIntact(t *testing.T) {
+	l, _, clientTLS := serveTLS(t)
 	dopts := &DialOptions{}
 	dopts.HTTPClient = &http.Client{Transport: &http.Transport{TLSClientConfig: clientTLS}}
 	client, _, err := Dial(testContext(t), "wss://"+l.Addr().String()+"/", dopts)
