@@ -117,11 +117,8 @@ func TestCloseWhileWritingOverTLS(t *testing.T) {
 	for _, dir := range []string{"DialerWrites", "AcceptorWrites"} {
 		t.Run(dir, func(t *testing.T) {
 			for round := range 40 {
-				client, _, err := Dial(testContext(t), "wss://"+l.Addr().String()+"/", dopts)
-				if err != nil {
-					t.Fatal(err)
-				}
-				requireWrittenBeforeCloseArrives(t, round, dir, client, acceptConn(t, l))
+				client, server := dialListener(t, l, "wss", dopts)
+				requireWrittenBeforeCloseArrives(t, round, dir, client, server)
 			}
 		})
 	}

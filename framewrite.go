@@ -98,30 +98,93 @@ func (f *outFrames) follow(p []byte) {
 // gathered (a client's payload is masked in the gathered copy); otherwise
 // a client's payload is masked in place, which only a caller that may
 // change it allows (mayChange), and sendFrame reports false when it may
-// not. It writes nothing, and reports false, before startFrames, while
-// coder is in the middle of a frame, after coder's close frame, or once
-// a write failed: the caller then has coder write the message, which
-// waits for coder's frame to end, and refuses after a close or a failure
-// as it always does. Like write, it waits while the flusher's queue is
-// full.
+// not. It writes nothing, and reports false, when framesLocked says so:
+// the caller then has coder write the message, which waits for coder's
+// frame to end, and refuses after a close or a failure as it always does.
+// Like write, it waits while the flusher's queue is full.
 func (o *output) sendFrame(payload []byte, mayChange bool) (bool, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.waitRoomLocked()
-	f := &o.frames
-	if !f.on || f.coderOnly || f.headN > 0 || f.left > 0 || o.err != nil {
+	if !o.framesLocked() {
 		return false, nil
 	}
 	gather := o.corked && len(payload) <= corkSize-maxHeadSize
-	if f.client && !gather && !mayChange {
+	if o.frames.client && !gather && !mayChange {
 		return false, nil
 	}
-	h := append(f.own[:0], 0x80|opcodeBinary)
+	if gather {
+		if len(*o.gather)+maxHeadSize+len(payload) > corkSize {
+			if err := o.handOnLocked(*o.gather); err != nil {
+				return true, err
+			}
+			*o.gather = (*o.gather)[:0]
+		}
+		*o.gather = o.appendFrameLocked(*o.gather, payload)
+		return true, nil
+	}
+	h, key := o.headLocked(len(payload))
+	if o.frames.client {
+		unmask(payload, key)
+	}
+	if err := o.writeLocked(h); err != nil {
+		return true, err
+	}
+	return true, o.writeLocked(payload)
+}
+
+// sendNow writes payload as one binary frame straight to the socket (what
+// the socket does not take is queued for the flusher), under one hold of
+// the lock, for a Write that sends past the send queue: nothing is
+// corked then, as no other sender runs. It reports false, having written
+// nothing, when the flusher has a backlog (the message must queue behind
+// it, within the Write's deadline), when the frame would not fit a cork
+// buffer, or when framesLocked says so.
+func (o *output) sendNow(payload []byte) (bool, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.flusher || len(payload) > corkSize-maxHeadSize || !o.framesLocked() {
+		return false, nil
+	}
+	b := getBuf(corkSize)
+	err := o.handOnLocked(o.appendFrameLocked((*b)[:0], payload))
+	putBuf(b)
+	return true, err
+}
+
+// framesLocked reports whether the Conn may write a frame of its own now:
+// after startFrames, between two of coder's frames, before coder's close
+// frame, and while no write has failed. o.mu must be held.
+func (o *output) framesLocked() bool {
+	f := &o.frames
+	return f.on && !f.coderOnly && f.headN == 0 && f.left == 0 && o.err == nil
+}
+
+// appendFrameLocked appends to dst a binary frame carrying payload, with a
+// client's copy of the payload masked. o.mu must be held.
+func (o *output) appendFrameLocked(dst, payload []byte) []byte {
+	h, key := o.headLocked(len(payload))
+	dst = append(dst, h...)
+	at := len(dst)
+	dst = append(dst, payload...)
+	if o.frames.client {
+		unmask(dst[at:], key)
+	}
+	return dst
+}
+
+// headLocked returns the header of a final binary frame of n bytes (in
+// frames.own, valid until the next call) and, on a client, its masking
+// key, fresh and unpredictable as RFC 6455 section 5.3 requires. o.mu
+// must be held.
+func (o *output) headLocked(n int) (h []byte, key uint32) {
+	f := &o.frames
+	h = append(f.own[:0], 0x80|opcodeBinary)
 	var maskBit byte
 	if f.client {
 		maskBit = 0x80
 	}
-	switch n := len(payload); {
+	switch {
 	case n <= 125:
 		h = append(h, maskBit|byte(n))
 	case n <= 0xffff:
@@ -129,33 +192,10 @@ func (o *output) sendFrame(payload []byte, mayChange bool) (bool, error) {
 	default:
 		h = binary.BigEndian.AppendUint64(append(h, maskBit|127), uint64(n))
 	}
-	var key uint32
 	if f.client {
-		// RFC 6455, section 5.3: a fresh, unpredictable key per frame.
 		rand.Read(f.key[:])
 		h = append(h, f.key[:]...)
 		key = binary.LittleEndian.Uint32(f.key[:])
 	}
-	if !gather {
-		if f.client {
-			unmask(payload, key)
-		}
-		if err := o.writeLocked(h); err != nil {
-			return true, err
-		}
-		return true, o.writeLocked(payload)
-	}
-	if len(*o.gather)+len(h)+len(payload) > corkSize {
-		if err := o.handOnLocked(*o.gather); err != nil {
-			return true, err
-		}
-		*o.gather = (*o.gather)[:0]
-	}
-	*o.gather = append(*o.gather, h...)
-	at := len(*o.gather)
-	*o.gather = append(*o.gather, payload...)
-	if f.client {
-		unmask((*o.gather)[at:], key)
-	}
-	return true, nil
+	return h, key
 }

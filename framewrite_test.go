@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"net"
 	"testing"
 	"time"
 )
@@ -92,21 +91,7 @@ func TestWrittenFramesBetweenPongs(t *testing.T) {
 // must not go in the middle of coder's frame, nor after coder's close
 // frame, and must go once coder's frame is whole.
 func TestSendFrameWaitsForCodersFrame(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	peer, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peer.Close()
-	nc, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc, peer := tcpPair(t)
 	var o output
 	o.init(nc)
 	o.startFrames(false)

@@ -16,6 +16,7 @@ type output struct {
 
 func (*output) cork()                                {}
 func (*output) sendFrame([]byte, bool) (bool, error) { return false, nil }
+func (*output) sendNow([]byte) (bool, error)         { return false, nil }
 func (*output) uncork() error                        { return nil }
 func (*output) backlogged() bool                     { return false }
 func (*output) busy() bool                           { return false }

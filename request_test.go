@@ -147,13 +147,7 @@ func TestServeTLS(t *testing.T) {
 	clientTLS.NextProtos = []string{"h2", "http/1.1"}
 	dopts := &DialOptions{}
 	dopts.HTTPClient = &http.Client{Transport: &http.Transport{TLSClientConfig: clientTLS, ForceAttemptHTTP2: true}}
-	client, _, err := Dial(testContext(t), "wss://"+l.Addr().String()+"/", dopts)
-	if err != nil {
-		t.Fatalf("Dial wss: %v", err)
-	}
-	defer client.Close()
-	server := acceptConn(t, l)
-	defer server.Close()
+	client, server := dialListener(t, l, "wss", dopts)
 	requireConnected(t, client, server)
 	requireConnected(t, server, client)
 

@@ -28,6 +28,20 @@ func serveTLS(t *testing.T) (*Listener, net.Addr, *tls.Config) {
 	return l, tcp.Addr(), clientTLS
 }
 
+// dialListener dials l over scheme ("ws" or "wss") with dopts and accepts
+// the Conn: the client's and the server's ends, closed when the test ends.
+func dialListener(t *testing.T, l *Listener, scheme string, dopts *DialOptions) (client, server *Conn) {
+	t.Helper()
+	client, _, err := Dial(testContext(t), scheme+"://"+l.Addr().String()+"/", dopts)
+	if err != nil {
+		t.Fatalf("Dial %s: %v", scheme, err)
+	}
+	t.Cleanup(func() { client.Close() })
+	server = acceptConn(t, l)
+	t.Cleanup(func() { server.Close() })
+	return client, server
+}
+
 // TestWSSStreamIntact sends many small messages each way over wss://, with
 // Reads waiting on both ends. Below a client's TLS, the transport carries
 // ciphertext: nothing there may be taken for a frame (a decoder that did
@@ -37,13 +51,7 @@ func TestWSSStreamIntact(t *testing.T) {
 	l, _, clientTLS := serveTLS(t)
 	dopts := &DialOptions{}
 	dopts.HTTPClient = &http.Client{Transport: &http.Transport{TLSClientConfig: clientTLS}}
-	client, _, err := Dial(testContext(t), "wss://"+l.Addr().String()+"/", dopts)
-	if err != nil {
-		t.Fatalf("Dial wss: %v", err)
-	}
-	defer client.Close()
-	server := acceptConn(t, l)
-	defer server.Close()
+	client, server := dialListener(t, l, "wss", dopts)
 
 	rng := rand.New(rand.NewPCG(1, 2))
 	var want []byte
@@ -142,13 +150,7 @@ func TestWrappedSocketBytesGoThroughTheWrapper(t *testing.T) {
 			return scrambledConn{c.(*net.TCPConn)}, nil
 		},
 	}}
-	client, _, err := Dial(testContext(t), "ws://"+l.Addr().String()+"/", dopts)
-	if err != nil {
-		t.Fatalf("Dial: %v", err)
-	}
-	defer client.Close()
-	server := acceptConn(t, l)
-	defer server.Close()
+	client, server := dialListener(t, l, "ws", dopts)
 	requireConnected(t, client, server)
 	requireConnected(t, server, client)
 }

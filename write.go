@@ -121,14 +121,13 @@ func (c *Conn) sendDirect(p []byte) bool {
 		time.Now().UnixNano()-c.lastInline.Load() < int64(coalesceWindow) {
 		return false
 	}
-	if c.tr.out.busy() || !c.send.claim() {
+	if !c.send.claim() {
 		return false
 	}
-	c.tr.out.cork()
-	sent, err := c.tr.out.sendFrame(p, false)
+	sent, err := c.tr.out.sendNow(p)
 	if !sent {
-		// coder's turn to write (see sendFrame): through the queue.
-		c.tr.out.uncork()
+		// A backlog, or coder's turn to write (see sendNow): through the
+		// queue.
 		if !c.send.stopIfEmpty() {
 			go c.writeLoop()
 		}
@@ -175,16 +174,16 @@ func (c *Conn) startSending(size int) {
 		}
 		err = c.sendOne(b)
 	}
+	if uerr := c.tr.out.uncork(); err == nil {
+		err = uerr
+	}
 	c.sentInline(err)
 }
 
 // sentInline ends a send from a writing goroutine (startSending,
-// sendDirect): it hands on what was gathered, and leaves what is left to
-// send, and a failure, to a writer goroutine.
+// sendDirect), once what it gathered is handed on: it leaves what is left
+// to send, and a failure, to a writer goroutine.
 func (c *Conn) sentInline(err error) {
-	if uerr := c.tr.out.uncork(); err == nil {
-		err = uerr
-	}
 	c.lastInline.Store(time.Now().UnixNano())
 	c.readSinceSend.Store(false)
 	if err != nil {
