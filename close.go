@@ -104,12 +104,14 @@ func (c *Conn) CloseNow() error {
 // false means the Conn is closing or has ended already.
 func (c *Conn) beginClose() bool {
 	c.stateMu.Lock()
-	defer c.stateMu.Unlock()
 	if c.state != stateOpen {
+		c.stateMu.Unlock()
 		return false
 	}
 	c.state = stateClosing
 	close(c.closingCh)
+	c.stateMu.Unlock()
+	c.wakeResting() // to finish the frame, then coder/websocket's turn
 	return true
 }
 
@@ -190,6 +192,7 @@ func (c *Conn) closeWebSocket(code websocket.StatusCode, reason string, deadline
 func (c *Conn) abort() {
 	c.abortOnce.Do(func() {
 		close(c.abortedCh)
+		c.wakeResting() // to end
 		if c.tr != nil {
 			c.tr.abort()
 		}

@@ -19,7 +19,7 @@ import "time"
 // firing, whose goroutine gets in the way of the Reads' round trips, rare
 // while they go on. The read loop so takes the socket back readIdle to
 // 2 × readIdleMax after the last Read.
-func loopMayDrive(in *input) {
+func (c *Conn) loopMayDrive(in *input) {
 	in.idleArmed.Store(false)
 	busy := in.readers.Load() > 0
 	if r := in.readRounds.Load(); r != in.idleRounds.Swap(r) || busy {
@@ -35,7 +35,7 @@ func loopMayDrive(in *input) {
 	in.idleWait = in.idle
 	in.idleMu.Unlock()
 	in.loopMay.Store(true)
-	notify(in.pumpCh)
+	c.wakeLoop(in)
 }
 
 // loopMayRead reports whether the read loop may take the socket: no Read
@@ -48,13 +48,52 @@ func loopMayRead(in *input) bool {
 // next message through it.
 func (c *Conn) coderTurn(in *input) {
 	in.coderTurn.Store(true)
-	notify(in.pumpCh)
+	c.wakeLoop(in)
+}
+
+// rest is the read loop with nothing to do: a Read has the socket, or had
+// it less than a period ago, no frame is coder/websocket's, and the Conn
+// is not closing. It reports whether the read loop's goroutine is to
+// return (its stack, 4 KiB or more once it has read through coder, is
+// most of what it costs) rather than wait; wakeLoop starts it again.
+// Everything that gives the read loop something to do sets it first and
+// then calls wakeLoop, and both look at resting under restMu, so the read
+// loop never rests past a reason to run.
+func (c *Conn) rest(in *input) bool {
+	in.restMu.Lock()
+	defer in.restMu.Unlock()
+	if in.coderTurn.Load() || isClosed(c.closingCh) || isClosed(c.abortedCh) || loopMayRead(in) {
+		return false
+	}
+	in.resting = true
+	return true
+}
+
+// wakeLoop starts the read loop again if it rests: the frames are coder's,
+// the read loop may take the socket, or the Conn is closing or aborted.
+func (c *Conn) wakeLoop(in *input) {
+	in.restMu.Lock()
+	resting := in.resting
+	in.resting = false
+	in.restMu.Unlock()
+	if resting {
+		go c.readLoop()
+	}
+}
+
+// wakeResting starts the read loop again if it rests: the Conn is closing
+// or aborted, and the read loop must run to end it.
+func (c *Conn) wakeResting() {
+	if in := c.direct(); in != nil {
+		c.wakeLoop(in)
+	}
 }
 
 // decodeTurn is the read loop's turn at the socket. It returns nil when it
-// is coder/websocket's turn, or errAborted. Once Close began, it finishes
-// the frame being decoded (the receive buffer discards it) and leaves the
-// rest, the peer's close frame among it, to coder/websocket.
+// is coder/websocket's turn, errResting when the read loop is to return
+// while Reads decode (see rest), or errAborted. Once Close began, it
+// finishes the frame being decoded (the receive buffer discards it) and
+// leaves the rest, the peer's close frame among it, to coder/websocket.
 func (c *Conn) decodeTurn() error {
 	in := c.direct()
 	if in == nil {
@@ -67,13 +106,9 @@ func (c *Conn) decodeTurn() error {
 		return time.Time{}, in.readers.Load() > 0 || in.coderTurn.Load()
 	}
 	for {
-		for !in.coderTurn.Load() && !isClosed(c.closingCh) && !loopMayRead(in) {
-			select {
-			case <-in.pumpCh:
-			case <-c.closingCh:
-			case <-c.abortedCh:
-				return errAborted
-			}
+		urgent := in.coderTurn.Load() || isClosed(c.closingCh)
+		if !urgent && !loopMayRead(in) && c.rest(in) {
+			return errResting
 		}
 		if in.coderTurn.Load() {
 			return nil
@@ -82,6 +117,15 @@ func (c *Conn) decodeTurn() error {
 		case in.tokenCh <- struct{}{}:
 		case <-c.abortedCh:
 			return errAborted
+		default:
+			if !urgent && in.readers.Load() > 0 {
+				continue // a Read took the socket first: rest
+			}
+			select {
+			case in.tokenCh <- struct{}{}:
+			case <-c.abortedCh:
+				return errAborted
+			}
 		}
 		err := c.loopDecode(in, stop)
 		in.release()
@@ -137,18 +181,23 @@ func (c *Conn) endDirect() {
 }
 
 // coderMessageDone is the read loop after coder/websocket read a whole
-// message: decoding resumes, unless the Conn is closing. The read loop
-// decodes first: a Read that found it coder's turn waits for the read
-// loop, not for the socket (a Read that comes later takes the socket).
+// message: decoding resumes, unless the Conn is closing. A Read that found
+// it coder's turn waits for the read loop, not for the socket: it is woken
+// to take the socket (and the read loop rests), as a Read that comes later
+// would; until it does, the read loop decodes.
 func (c *Conn) coderMessageDone() {
 	in := c.direct()
 	if in == nil || isClosed(c.closingCh) {
 		return
 	}
 	in.acquire()
-	if in.frameLeft == 0 && in.payloadLeft == 0 {
+	resumed := in.frameLeft == 0 && in.payloadLeft == 0
+	if resumed {
 		in.loopMay.Store(true)
 		in.coderTurn.Store(false)
 	}
 	in.release()
+	if resumed {
+		notify(c.recv.readableCh)
+	}
 }

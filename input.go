@@ -105,7 +105,11 @@ type input struct {
 	// has ended: the timer is stopped and never set again.
 	idleTimer   *time.Timer
 	idleStopped bool
-	pumpCh      chan struct{} // (buffer 1) wakes the read loop waiting for its turn
+	// resting is set when the read loop's goroutine has returned, with
+	// nothing to do while Reads decode, rather than wait and keep its
+	// stack (decodeloop.go); wakeLoop starts it again.
+	restMu  sync.Mutex // guards resting
+	resting bool
 }
 
 // driver says who holds the token and waits for the socket.
@@ -139,7 +143,6 @@ func (in *input) init(nc net.Conn, readAt *atomic.Int64, client bool) {
 	in.tokenCh = make(chan struct{}, 1)
 	in.loopMay.Store(true)
 	in.idle = readIdle
-	in.pumpCh = make(chan struct{}, 1)
 	in.tryFn = in.tryRead
 	in.head = client
 }

@@ -75,10 +75,15 @@ func (c *Conn) Read(p []byte) (int, error) {
 }
 
 // readLoop is the only reader of the WebSocket, for the whole life of the
-// Conn. When reading fails it publishes the end and, unless a local Close
-// runs (which does it), finishes the Conn.
+// Conn. Its goroutine returns while Reads decode the frames themselves,
+// and is started again when there is something to do (decodeloop.go:
+// rest, wakeLoop). When reading fails it publishes the end and, unless a
+// local Close runs (which does it), finishes the Conn.
 func (c *Conn) readLoop() {
 	err := c.readMessages()
+	if err == errResting {
+		return // wakeLoop starts it again
+	}
 	c.endDirect()
 
 	// Claim the end of the Conn before Read can report it, so that a Close
@@ -118,6 +123,10 @@ func (c *Conn) readLoop() {
 // errAborted is why reading stops when the Conn dropped the connection
 // while the read buffer was full.
 var errAborted = errors.New("wsstream: connection dropped")
+
+// errResting is why the read loop's goroutine returns while Reads decode
+// (decodeloop.go): not an end.
+var errResting = errors.New("wsstream: read loop resting")
 
 // readMessages copies the payload of every data message into the receive
 // buffer until reading fails. It returns why.

@@ -140,7 +140,7 @@ func (c *Conn) readDone(in *input) {
 		return
 	}
 	if in.loopMay.Load() {
-		notify(in.pumpCh)
+		c.wakeLoop(in)
 	}
 	in.readRounds.Add(1)
 	if in.idleArmed.CompareAndSwap(false, true) {
@@ -149,7 +149,7 @@ func (c *Conn) readDone(in *input) {
 		case in.idleStopped:
 		case in.idleTimer == nil:
 			in.idleWait = in.idle
-			in.idleTimer = time.AfterFunc(in.idleWait, func() { loopMayDrive(in) })
+			in.idleTimer = time.AfterFunc(in.idleWait, func() { c.loopMayDrive(in) })
 		default:
 			in.idleTimer.Reset(in.idleWait)
 		}

@@ -8,3 +8,4 @@ func (*Conn) decodeTurn() error { return nil }
 func (*Conn) coderMessageDone() {}
 func (*Conn) interruptRead()    {}
 func (*Conn) endDirect()        {}
+func (*Conn) wakeResting()      {}

@@ -524,7 +524,7 @@ func TestIdleTimerBacksOffWhileReadsGoOn(t *testing.T) {
 		} else {
 			in.readers.Add(1) // a Read holds on
 		}
-		loopMayDrive(in)
+		c.loopMayDrive(in)
 		if i%2 == 1 {
 			in.readers.Add(-1)
 		}
@@ -533,7 +533,7 @@ func TestIdleTimerBacksOffWhileReadsGoOn(t *testing.T) {
 			t.Fatalf("after %d periods with Reads: period %v, loopMay %v; want %v, false", i+1, got, in.loopMay.Load(), want)
 		}
 	}
-	loopMayDrive(in) // a period without Reads
+	c.loopMayDrive(in) // a period without Reads
 	if got := period(); got != readIdle || !in.loopMay.Load() {
 		t.Fatalf("after a period without Reads: period %v, loopMay %v; want %v, true", got, in.loopMay.Load(), readIdle)
 	}

@@ -26,7 +26,8 @@ type recvBuffer struct {
 	// drained, Read returns io.EOF.
 	eof bool
 
-	// readableCh (buffer 1) tells a waiting Read that data arrived.
+	// readableCh (buffer 1) tells a waiting Read that data arrived, or
+	// that it may decode again (coderMessageDone).
 	readableCh chan struct{}
 	// spaceCh (buffer 1) tells a waiting reserve that Read freed room or
 	// that the buffer now discards.

@@ -1,0 +1,167 @@
+//go:build !js
+
+package wsstream
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// readLoopRuns reports whether c's read loop has a goroutine: whether one
+// is in readLoop with c as its receiver.
+func readLoopRuns(c *Conn) bool {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Contains(string(buf[:n]), fmt.Sprintf("wsstream.(*Conn).readLoop(%p", c))
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// waitReadLoop waits until c's read loop runs (or rests, for false). There
+// is no signal to wait for: the goroutine's exit is the runtime's.
+func waitReadLoop(t *testing.T, c *Conn, runs bool) {
+	t.Helper()
+	for deadline := time.Now().Add(testTimeout); readLoopRuns(c) != runs; {
+		if time.Now().After(deadline) {
+			t.Fatalf("read loop running: %v after %v; want %v", !runs, testTimeout, runs)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// hangUpAsServer closes the TCP connection after the close handshake when
+// the raw peer is the server, as RFC 6455 section 7.1.1 asks of it (a
+// client waits for it).
+func (p *rawPeer) hangUpAsServer() {
+	if !p.client {
+		p.conn.Close()
+	}
+}
+
+// TestReadLoopRestsWhileAReadWaits: while the application's Read waits for
+// the socket, the Conn keeps no goroutine of its own (its read loop's
+// stack is most of what an idle Conn costs); the read loop comes back
+// whenever it has something to do (a ping to answer, the close
+// handshake, the idle timer after the Reads stop), so nothing a Conn
+// does while nobody reads is lost.
+func TestReadLoopRestsWhileAReadWaits(t *testing.T) {
+	for _, side := range hostileSides {
+		for _, end := range []string{"local Close", "peer's close", "CloseNow"} {
+			t.Run(side+"/"+end, func(t *testing.T) {
+				p, c := newRawPeer(t, side, Options{})
+				type result struct {
+					data string
+					err  error
+				}
+				results := make(chan result, 8)
+				go func() {
+					buf := make([]byte, 64)
+					for {
+						n, err := c.Read(buf)
+						results <- result{string(buf[:n]), err}
+						if err != nil {
+							return
+						}
+					}
+				}()
+				read := func(want string) {
+					t.Helper()
+					if r := recv(t, results); r.data != want || r.err != nil {
+						t.Fatalf("Read: %q, %v; want %q, nil", r.data, r.err, want)
+					}
+				}
+
+				waitReadLoop(t, c, false)
+				p.send(t, p.frame(true, 0, opBinary, []byte("one")))
+				read("one")
+
+				// A ping while the read loop rests is answered.
+				waitReadLoop(t, c, false)
+				p.send(t, p.frame(true, 0, opPing, []byte("are you there")))
+				p.conn.SetReadDeadline(time.Now().Add(testTimeout))
+				f, err := readWireFrame(p.br)
+				if err != nil || f.op != opPong || string(f.payload) != "are you there" {
+					t.Fatalf("raw peer: after a ping, read op %d %q, %v; want the pong", f.op, f.payload, err)
+				}
+				// The read loop reads the next message through
+				// coder/websocket (which read the ping), then rests again.
+				p.send(t, p.frame(true, 0, opBinary, []byte("two")))
+				read("two")
+				waitReadLoop(t, c, false)
+
+				switch end {
+				case "local Close":
+					closed := make(chan error, 1)
+					go func() { closed <- c.Close() }()
+					if code, reason := p.closeStatus(t); code != websocket.StatusNormalClosure {
+						t.Fatalf("raw peer: close frame %d %q; want 1000", code, reason)
+					}
+					p.send(t, p.frame(true, 0, opClose, closePayload(1000, "")))
+					p.hangUpAsServer()
+					if err := recv(t, closed); err != nil {
+						t.Fatalf("Close: %v", err)
+					}
+					if r := recv(t, results); !errors.Is(r.err, net.ErrClosed) {
+						t.Fatalf("Read after Close: %v; want net.ErrClosed", r.err)
+					}
+				case "peer's close":
+					p.send(t, p.frame(true, 0, opClose, closePayload(1000, "")))
+					if code, _ := p.closeStatus(t); code != websocket.StatusNormalClosure {
+						t.Fatalf("raw peer: close frame %d; want 1000 echoed", code)
+					}
+					p.hangUpAsServer()
+					if r := recv(t, results); r.err != io.EOF {
+						t.Fatalf("Read after the peer's close: %v; want io.EOF", r.err)
+					}
+				case "CloseNow":
+					if err := c.CloseNow(); err != nil {
+						t.Fatalf("CloseNow: %v", err)
+					}
+					if r := recv(t, results); !errors.Is(r.err, net.ErrClosed) {
+						t.Fatalf("Read after CloseNow: %v; want net.ErrClosed", r.err)
+					}
+				}
+				select {
+				case <-c.doneCh:
+				case <-time.After(testTimeout):
+					t.Fatal("the Conn did not end")
+				}
+			})
+		}
+	}
+}
+
+// TestReadLoopComesBackWhenReadsStop: once Reads stop, the read loop takes
+// the socket back (within 2 × readIdleMax), so pings are answered while
+// nobody reads.
+func TestReadLoopComesBackWhenReadsStop(t *testing.T) {
+	p, c := newRawPeer(t, "Acceptor", Options{})
+	got := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 64)
+		_, err := c.Read(buf)
+		got <- err
+	}()
+	waitReadLoop(t, c, false)
+	p.send(t, p.frame(true, 0, opBinary, []byte("x")))
+	if err := recv(t, got); err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	waitReadLoop(t, c, true) // nobody reads: the idle timer wakes it
+	p.send(t, p.frame(true, 0, opPing, []byte("still there")))
+	p.conn.SetReadDeadline(time.Now().Add(testTimeout))
+	if f, err := readWireFrame(p.br); err != nil || f.op != opPong {
+		t.Fatalf("raw peer: after a ping, read op %d, %v; want a pong", f.op, err)
+	}
+}
