@@ -15,6 +15,9 @@ import (
 //
 // A deadline never touches the connection below: when it passes, blocked
 // calls return and nothing else happens.
+//
+// The channel is made on first use (wait, or a deadline set), not with the
+// deadline: most Conns never set one, and never wait on one.
 type deadline struct {
 	mu sync.Mutex // guards at, timer, armed and cancelCh
 
@@ -28,12 +31,13 @@ type deadline struct {
 	// stopped. While armed, cancelCh is open and only the callback closes
 	// it, so the callback may read cancelCh without the lock.
 	armed bool
-	// cancelCh is closed when the deadline has passed.
+	// cancelCh is closed when the deadline has passed; nil until wait or
+	// set first needs it (a nil cancelCh is an open one).
 	cancelCh chan struct{}
 }
 
 func makeDeadline() deadline {
-	return deadline{cancelCh: make(chan struct{})}
+	return deadline{}
 }
 
 // set sets the deadline. A zero t clears it; a t in the past makes it pass
@@ -45,7 +49,10 @@ func (d *deadline) set(t time.Time) {
 	d.disarm()
 	d.at = t
 
-	passed := isClosed(d.cancelCh)
+	passed := d.cancelCh != nil && isClosed(d.cancelCh)
+	if d.cancelCh == nil && !t.IsZero() {
+		d.cancelCh = make(chan struct{})
+	}
 	if t.IsZero() {
 		if passed {
 			d.cancelCh = make(chan struct{})
@@ -93,12 +100,18 @@ func (d *deadline) disarm() {
 func (d *deadline) wait() <-chan struct{} {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.cancelCh == nil {
+		d.cancelCh = make(chan struct{})
+	}
 	return d.cancelCh
 }
 
 // passed reports whether the deadline has passed.
 func (d *deadline) passed() bool {
-	return isClosed(d.wait())
+	d.mu.Lock()
+	ch := d.cancelCh
+	d.mu.Unlock()
+	return ch != nil && isClosed(ch)
 }
 
 // stop releases the timer, leaving the deadline's channel as it is. The
