@@ -111,8 +111,16 @@ func canHijack(w http.ResponseWriter) bool {
 }
 
 // serverBufferSize is the size of the bufio buffers of a Conn made by
-// Accept.
-const serverBufferSize = 512
+// Accept over TLS or a wrapped connection, where coder/websocket reads and
+// writes every frame; over a socket of its own (socketOf), where the Conn
+// decodes and writes its binary frames itself and coder/websocket's
+// buffers hold only control frames and the rare message that is coder's
+// turn, they are socketBufferSize: a control frame (at most 2 + 125 bytes
+// from a server) still goes out in one write.
+const (
+	serverBufferSize = 512
+	socketBufferSize = 128
+)
 
 // hijackWriter lets Accept see the connection that coder/websocket
 // hijacks from the HTTP server.
@@ -143,9 +151,13 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	// background read can take the first byte of a frame sent as soon as
 	// the 101 is out) move to the transport's inbox, which coder reads
 	// first; over TLS, coder reads them from net/http's buffer.
-	small := bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(w.t, serverBufferSize))
+	size := serverBufferSize
+	if w.t.in.raw != nil {
+		size = socketBufferSize
+	}
+	small := bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(w.t, size))
 	if n := brw.Reader.Buffered(); n == 0 || w.t.in.preload(n, brw.Reader) {
-		small.Reader = bufio.NewReaderSize(w.t, serverBufferSize)
+		small.Reader = bufio.NewReaderSize(w.t, size)
 		*brw.Reader = bufio.Reader{}
 	}
 	*brw.Writer = bufio.Writer{}
