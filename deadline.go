@@ -121,22 +121,3 @@ func (d *deadline) stop() {
 	defer d.mu.Unlock()
 	d.disarm()
 }
-
-func isClosed(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
-}
-
-// notify wakes the goroutine waiting on ch, if any, without blocking. ch
-// must have a buffer of one: a notification sent while nobody waits is
-// kept for the next waiter.
-func notify(ch chan struct{}) {
-	select {
-	case ch <- struct{}{}:
-	default:
-	}
-}

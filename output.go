@@ -6,7 +6,6 @@ import (
 	"net"
 	"sync"
 	"syscall"
-	"time"
 )
 
 // output is the write side of a transport. Every byte coder/websocket
@@ -48,12 +47,12 @@ type output struct {
 	tryErr error
 	tryFn  func(fd uintptr) bool
 
-	// spaceCh (buffer 1) tells a writer waiting for the queue that the
-	// flusher wrote a batch (coder/websocket writes one frame at a time:
-	// one such writer at most); idleCh (buffer 1) that it exited, and a
-	// waitIdle that finds it so passes that on to the next waiter.
-	spaceCh chan struct{}
-	idleCh  chan struct{}
+	// space tells a writer waiting for the queue that the flusher wrote a
+	// batch (coder/websocket writes one frame at a time: one such writer
+	// at most); idle that it exited, and a waitIdle that finds it so
+	// passes that on to the next waiter. Their state is guarded by mu.
+	space signal
+	idle  signal
 
 	// frames follows coder/websocket's frames, for sendFrame
 	// (framewrite.go). Guarded by mu.
@@ -73,8 +72,6 @@ const queueLimit = DefaultWriteBufferSize + 2*corkSize
 
 func (o *output) init(nc net.Conn) {
 	o.conn = nc
-	o.spaceCh = make(chan struct{}, 1)
-	o.idleCh = make(chan struct{}, 1)
 	if raw := socketOf(nc); raw != nil {
 		o.raw = raw
 		o.tryFn = o.tryOnce
@@ -99,8 +96,9 @@ func (o *output) write(p []byte) (int, error) {
 // the flusher's queue has room or a write failed.
 func (o *output) waitRoomLocked() {
 	for o.flusher && len(*o.queued) >= queueLimit && o.err == nil {
+		ch := o.space.wait()
 		o.mu.Unlock()
-		<-o.spaceCh
+		<-ch
 		o.mu.Lock()
 	}
 }
@@ -190,7 +188,7 @@ func (o *output) flush() {
 		*o.queued = (*o.queued)[:0]
 		o.mu.Unlock()
 		_, err := o.conn.Write(*batch)
-		notify(o.spaceCh)
+		o.space.notify()
 		o.mu.Lock()
 		o.spare = batch
 		if err != nil && o.err == nil {
@@ -205,8 +203,8 @@ func (o *output) flush() {
 		o.spare = nil
 	}
 	o.mu.Unlock()
-	notify(o.spaceCh)
-	notify(o.idleCh)
+	o.space.notify()
+	o.idle.notify()
 }
 
 // cork starts gathering writes.
@@ -232,70 +230,4 @@ func (o *output) uncork() error {
 	}
 	o.corked = false
 	return o.err
-}
-
-// busy reports whether bytes wait for the socket in the flusher's queue.
-func (o *output) busy() bool {
-	if o.raw == nil {
-		return false // no flusher without a socket; do not wait for a write
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.flusher
-}
-
-// stuckBacklog is how many unacknowledged bytes in the kernel's send
-// buffer make the output count as backlogged: the peer is not reading (a
-// healthy, reading peer acknowledges far less in flight on an idle link).
-const stuckBacklog = DefaultWriteBufferSize
-
-// backlogged reports whether written bytes wait for the peer to read
-// them: in the output's queue, or, where the system tells, at least
-// stuckBacklog bytes in the kernel's send buffer. Keepalive does not ping
-// then, as a ping would wait behind them.
-func (o *output) backlogged() bool {
-	if o.busy() {
-		return true
-	}
-	if o.raw == nil {
-		return false
-	}
-	n := 0
-	o.raw.Control(func(fd uintptr) { n = kernelUnsent(fd) })
-	return n >= stuckBacklog
-}
-
-// waitIdle waits until no flusher runs, or timeoutCh fires (nil: no
-// timeout). It reports whether no flusher runs.
-func (o *output) waitIdle(timeoutCh <-chan time.Time) bool {
-	for o.busy() {
-		select {
-		case <-o.idleCh:
-			// Close's flush and the transport's drain can wait at once:
-			// the one notification must reach both.
-			if !o.busy() {
-				notify(o.idleCh)
-			}
-		case <-timeoutCh:
-			return !o.busy()
-		}
-	}
-	return true
-}
-
-// drain writes out what is gathered or queued within timeout, for Close.
-// The write deadline comes first, so that a write in progress ends within
-// timeout even when the socket is stuck (without a socket of its own the
-// output writes under mu, blocking), and mu comes free: drain waits for
-// it rather than give up, as it once did, when another write held mu for
-// a moment, which cut the stream short of the close frame.
-func (o *output) drain(timeout time.Duration) {
-	o.conn.SetWriteDeadline(time.Now().Add(timeout))
-	o.mu.Lock()
-	if o.gather != nil && len(*o.gather) > 0 {
-		o.handOnLocked(*o.gather)
-		*o.gather = (*o.gather)[:0]
-	}
-	o.mu.Unlock()
-	o.waitIdle(nil) // the write deadline ends the flusher's last write
 }

@@ -29,16 +29,15 @@ type recvBuffer struct {
 	// readableCh (buffer 1) tells a waiting Read that data arrived, or
 	// that it may decode again (coderMessageDone).
 	readableCh chan struct{}
-	// spaceCh (buffer 1) tells a waiting reserve that Read freed room or
-	// that the buffer now discards.
-	spaceCh chan struct{}
+	// space tells a waiting reserve that Read freed room or that the
+	// buffer now discards (made by the first reserve that waits).
+	space signal
 }
 
 func newRecvBuffer(size int) *recvBuffer {
 	return &recvBuffer{
 		size:       size,
 		readableCh: make(chan struct{}, 1),
-		spaceCh:    make(chan struct{}, 1),
 	}
 }
 
@@ -62,7 +61,7 @@ func (b *recvBuffer) take(p []byte) (n int, more, eof bool) {
 	b.releaseLocked()
 	b.mu.Unlock()
 	if n > 0 {
-		notify(b.spaceCh)
+		b.space.notify()
 	}
 	return n, more, eof
 }
@@ -93,9 +92,10 @@ func (b *recvBuffer) reserve(stopCh <-chan struct{}) []byte {
 			b.filling = true
 			return b.buf[w:end]
 		}
+		ch := b.space.wait()
 		b.mu.Unlock()
 		select {
-		case <-b.spaceCh:
+		case <-ch:
 		case <-stopCh:
 			b.mu.Lock()
 			return nil
@@ -130,7 +130,7 @@ func (b *recvBuffer) discard() {
 	b.n = 0
 	b.releaseLocked()
 	b.mu.Unlock()
-	notify(b.spaceCh)
+	b.space.notify()
 }
 
 // closeRead marks the end of the peer's stream, after every byte it

@@ -33,25 +33,20 @@ type sendQueue struct {
 	// queued and push takes nothing more.
 	writeClosed bool
 
-	// spaceCh (buffer 1) tells a waiting Write that room was freed.
-	spaceCh chan struct{}
-	// wakeCh (buffer 1) tells a lingering writer that data was queued.
-	wakeCh chan struct{}
-	// exitCh (buffer 1) tells Close that the writer exited.
-	exitCh chan struct{}
+	// space tells a waiting Write that room was freed (made by the push
+	// that finds the queue full); wake tells a lingering writer that data
+	// was queued; exit tells Close that the sender exited. Their state is
+	// guarded by mu.
+	space signal
+	wake  signal
+	exit  signal
 	// lingerTimer bounds the writer's wait for more data; only the
 	// writer uses it.
 	lingerTimer *time.Timer
 }
 
 func newSendQueue(maxMsg, limit int) *sendQueue {
-	return &sendQueue{
-		maxMsg:  maxMsg,
-		limit:   limit,
-		spaceCh: make(chan struct{}, 1),
-		wakeCh:  make(chan struct{}, 1),
-		exitCh:  make(chan struct{}, 1),
-	}
+	return &sendQueue{maxMsg: maxMsg, limit: limit}
 }
 
 // Small writes (under coalesceBelow bytes) that come within coalesceWindow
@@ -95,8 +90,10 @@ func (q *sendQueue) push(p []byte) (n int, start bool) {
 		start = !q.running.Load()
 		q.running.Store(true)
 		if !start {
-			notify(q.wakeCh)
+			q.wake.notify()
 		}
+	} else if room <= 0 {
+		q.space.wait() // the Write waits on spaceCh
 	}
 	return n, start
 }
@@ -132,7 +129,7 @@ func (q *sendQueue) closeWrite() (start bool) {
 	start = !q.running.Load()
 	q.running.Store(true)
 	if !start {
-		notify(q.wakeCh)
+		q.wake.notify()
 	}
 	return start
 }
@@ -172,7 +169,7 @@ func (q *sendQueue) sent(b *[]byte, ok bool) {
 		q.failLocked()
 	}
 	q.mu.Unlock()
-	notify(q.spaceCh)
+	q.space.notify()
 }
 
 // fail makes the queue refuse data and drops what it holds.
@@ -180,7 +177,7 @@ func (q *sendQueue) fail() {
 	q.mu.Lock()
 	q.failLocked()
 	q.mu.Unlock()
-	notify(q.spaceCh)
+	q.space.notify()
 }
 
 func (q *sendQueue) failLocked() {
@@ -199,14 +196,18 @@ func (q *sendQueue) failLocked() {
 // failed or stopCh is closed. It reports whether there is more to send;
 // when it reports false it has cleared running, and the writer must exit.
 func (q *sendQueue) linger(stopCh <-chan struct{}) bool {
-	if !q.hasFailed() && !isClosed(stopCh) {
+	q.mu.Lock()
+	wait := len(q.bufs) == 0 && !q.failed
+	wakeCh := q.wake.wait()
+	q.mu.Unlock()
+	if wait && !isClosed(stopCh) {
 		if q.lingerTimer == nil {
 			q.lingerTimer = time.NewTimer(writerLinger)
 		} else {
 			q.lingerTimer.Reset(writerLinger)
 		}
 		select {
-		case <-q.wakeCh:
+		case <-wakeCh:
 		case <-q.lingerTimer.C:
 		case <-stopCh:
 		}
@@ -219,7 +220,7 @@ func (q *sendQueue) linger(stopCh <-chan struct{}) bool {
 	}
 	q.mu.Unlock()
 	if !more {
-		notify(q.exitCh)
+		q.exit.notify()
 	}
 	return more
 }
@@ -234,7 +235,7 @@ func (q *sendQueue) stopIfEmpty() bool {
 	}
 	q.mu.Unlock()
 	if stop {
-		notify(q.exitCh) // a Close may be waiting in waitExit
+		q.exit.notify() // a Close may be waiting in waitExit
 	}
 	return stop
 }
@@ -255,12 +256,28 @@ func (q *sendQueue) hasFailed() bool {
 // waitExit waits until no writer runs, or timeoutCh closes or fires. It
 // reports whether no writer runs.
 func (q *sendQueue) waitExit(timeoutCh <-chan time.Time) bool {
-	for q.isRunning() {
+	for {
+		q.mu.Lock()
+		running := q.running.Load()
+		var exitCh <-chan struct{}
+		if running {
+			exitCh = q.exit.wait()
+		}
+		q.mu.Unlock()
+		if !running {
+			return true
+		}
 		select {
-		case <-q.exitCh:
+		case <-exitCh:
 		case <-timeoutCh:
 			return !q.isRunning()
 		}
 	}
-	return true
+}
+
+// spaceCh returns the channel a Write whose push took nothing waits on for
+// room: made by that push when it found the queue full, nil when it took
+// nothing for another reason (the queue failed: the Conn is ending).
+func (q *sendQueue) spaceCh() <-chan struct{} {
+	return q.space.made()
 }

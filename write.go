@@ -79,7 +79,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 		}
 		// Full, or a write failed and the end is being published.
 		select {
-		case <-c.send.spaceCh:
+		case <-c.send.spaceCh():
 		case <-c.end.doneCh:
 		case <-c.writeDeadline.wait():
 		case <-c.closingCh:

@@ -1,0 +1,67 @@
+package wsstream
+
+import "sync/atomic"
+
+// Channels that carry "something changed, look again" between the
+// goroutines of a Conn.
+
+// isClosed reports whether ch is closed; a nil ch never is.
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// notify wakes the goroutine waiting on ch, if any, without blocking. ch
+// must have a buffer of one: a notification sent while nobody waits is
+// kept for the next waiter.
+func notify(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// signal is a notification channel with a buffer of one, made by the first
+// goroutine that waits on it: most Conns never wait for room in a full
+// queue or for a writer to exit, and a channel is 96 bytes.
+//
+// The state a signal tells about is guarded by a lock of its owner. A
+// waiter calls wait in the critical section that finds it must wait, and
+// waits on the channel once it has released the lock; a notifier changes
+// the state under the lock and calls notify after (or under it). Then
+// either the waiter's critical section came first, and notify sees its
+// channel, or the notifier's did, and the waiter sees the change and does
+// not wait. A notification with no channel yet is dropped: nobody waits.
+type signal struct {
+	ch atomic.Pointer[chan struct{}]
+}
+
+// wait returns the channel to wait on, made on the first call. It must be
+// called with the owner's lock held (no two calls make one).
+func (s *signal) wait() <-chan struct{} {
+	if p := s.ch.Load(); p != nil {
+		return *p
+	}
+	ch := make(chan struct{}, 1)
+	s.ch.Store(&ch)
+	return ch
+}
+
+// made returns the channel if a waiter made it, nil otherwise.
+func (s *signal) made() <-chan struct{} {
+	if p := s.ch.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// notify wakes the waiter, if a waiter made the channel; see notify.
+func (s *signal) notify() {
+	if p := s.ch.Load(); p != nil {
+		notify(*p)
+	}
+}
