@@ -81,6 +81,19 @@ func (c *Conn) wakeLoop(in *input) {
 	}
 }
 
+// loopStarts is the read loop's goroutine starting: its stack is 2 KiB,
+// and stays so while it only waits for the socket (readLoop's own frame is
+// kept small for that). Once it has read, its stack has grown (4 KiB
+// once data was decoded), and a parked goroutine's stack never shrinks
+// back, so the first time it would wait again it hands over to a fresh
+// goroutine instead (errRespawn): an idle Conn nobody reads keeps 2 KiB of
+// stack, not 4, for one goroutine start per burst that it read.
+func (c *Conn) loopStarts() {
+	if in := c.direct(); in != nil {
+		in.loopFresh = true
+	}
+}
+
 // wakeResting starts the read loop again if it rests: the Conn is closing
 // or aborted, and the read loop must run to end it.
 func (c *Conn) wakeResting() {
@@ -152,7 +165,16 @@ func (c *Conn) loopDecode(in *input, stop func() (time.Time, bool)) error {
 		if isClosed(c.abortedCh) {
 			return errAborted
 		}
-		if _, err := c.readSocket(in, driverLoop, c.abortedCh, stop); err != nil {
+		in.tryNoWait = !in.loopFresh
+		_, err := c.readSocket(in, driverLoop, c.abortedCh, stop)
+		in.tryNoWait = false
+		if err == errWouldWait {
+			// Nothing to read, and this goroutine's stack has grown
+			// reading: a fresh goroutine waits instead (loopStarts).
+			return errRespawn
+		}
+		in.loopFresh = false
+		if err != nil {
 			if err == errKicked {
 				if in.readers.Load() > 0 && !isClosed(c.closingCh) {
 					return nil

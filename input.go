@@ -72,9 +72,16 @@ type input struct {
 	// once so that a read does not allocate. Owned by the holder.
 	tryBuf   []byte
 	tryInbox bool // read into the inbox, not tryBuf
-	tryN     int
-	tryErr   error
-	tryFn    func(fd uintptr) bool
+	// tryNoWait makes a read that finds nothing return errWouldWait
+	// rather than wait for the socket.
+	tryNoWait bool
+	// loopFresh is set while the read loop's goroutine has read nothing
+	// yet: its stack is still the 2 KiB a goroutine starts with. Only the
+	// read loop touches it.
+	loopFresh bool
+	tryN      int
+	tryErr    error
+	tryFn     func(fd uintptr) bool
 
 	// Shared with the Conn (readdirect.go, decodeloop.go).
 	coderTurn atomic.Bool  // coder/websocket reads the frames, not a decoder
@@ -129,6 +136,10 @@ var aLongTimeAgo = time.Unix(1, 0)
 // errKicked is what waitRead returns when it was interrupted, or did not
 // wait because stop said so.
 var errKicked = errors.New("wsstream: wait interrupted")
+
+// errWouldWait is what waitRead returns, with tryNoWait, when the socket
+// has nothing to read.
+var errWouldWait = errors.New("wsstream: nothing to read")
 
 // init prepares the input of a transport over nc, a client's or a
 // server's. Without a socket of its own (TLS, a wrapped connection) the

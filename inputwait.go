@@ -87,6 +87,10 @@ func (in *input) tryRead(fd uintptr) bool {
 				putBuf(in.bufp)
 				in.bufp, in.start = nil, 0
 			}
+			if in.tryNoWait {
+				in.tryN, in.tryErr = 0, errWouldWait
+				return true
+			}
 			return false
 		case err != nil:
 			in.tryN, in.tryErr = 0, err

@@ -80,10 +80,24 @@ func (c *Conn) Read(p []byte) (int, error) {
 // rest, wakeLoop). When reading fails it publishes the end and, unless a
 // local Close runs (which does it), finishes the Conn.
 func (c *Conn) readLoop() {
-	err := c.readMessages()
-	if err == errResting {
-		return // wakeLoop starts it again
+	c.loopStarts()
+	switch err := c.readMessages(); err {
+	case errResting:
+		// wakeLoop starts it again
+	case errRespawn:
+		go c.readLoop()
+	default:
+		c.endReading(err)
 	}
+}
+
+// endReading is the read loop once reading failed with err. It is a
+// function of its own so that readLoop's frame, below which the read loop
+// waits for the socket, stays small: a goroutine's stack grows from 2 KiB
+// when its deepest wait does not fit.
+//
+//go:noinline
+func (c *Conn) endReading(err error) {
 	c.endDirect()
 
 	// Claim the end of the Conn before Read can report it, so that a Close
@@ -124,9 +138,13 @@ func (c *Conn) readLoop() {
 // while the read buffer was full.
 var errAborted = errors.New("wsstream: connection dropped")
 
-// errResting is why the read loop's goroutine returns while Reads decode
-// (decodeloop.go): not an end.
-var errResting = errors.New("wsstream: read loop resting")
+// errResting is why the read loop's goroutine returns while Reads decode,
+// and errRespawn why it hands over to a fresh one before it waits
+// (decodeloop.go): not ends.
+var (
+	errResting = errors.New("wsstream: read loop resting")
+	errRespawn = errors.New("wsstream: read loop hands over")
+)
 
 // readMessages copies the payload of every data message into the receive
 // buffer until reading fails. It returns why.

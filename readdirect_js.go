@@ -9,3 +9,4 @@ func (*Conn) coderMessageDone() {}
 func (*Conn) interruptRead()    {}
 func (*Conn) endDirect()        {}
 func (*Conn) wakeResting()      {}
+func (*Conn) loopStarts()       {}

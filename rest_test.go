@@ -3,6 +3,7 @@
 package wsstream
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +27,27 @@ func readLoopRuns(c *Conn) bool {
 		}
 		buf = make([]byte, 2*len(buf))
 	}
+}
+
+// readLoopGoroutine returns the header and creator lines of c's read
+// loop's goroutine ("goroutine N [...]" and "created by ..."), or "" when
+// it has none.
+func readLoopGoroutine(c *Conn) string {
+	buf := make([]byte, 1<<20)
+	n := runtime.Stack(buf, true)
+	for g := range strings.SplitSeq(string(buf[:n]), "\n\n") {
+		if !strings.Contains(g, fmt.Sprintf("wsstream.(*Conn).readLoop(%p", c)) {
+			continue
+		}
+		lines := strings.Split(g, "\n")
+		head := lines[0]
+		for _, l := range lines {
+			if strings.HasPrefix(l, "created by ") {
+				return head[:strings.Index(head, " [")] + " " + l
+			}
+		}
+	}
+	return ""
 }
 
 // waitReadLoop waits until c's read loop runs (or rests, for false). There
@@ -163,5 +185,44 @@ func TestReadLoopComesBackWhenReadsStop(t *testing.T) {
 	p.conn.SetReadDeadline(time.Now().Add(testTimeout))
 	if f, err := readWireFrame(p.br); err != nil || f.op != opPong {
 		t.Fatalf("raw peer: after a ping, read op %d, %v; want a pong", f.op, err)
+	}
+}
+
+// TestReadLoopWaitsOnAFreshGoroutine: once the read loop has read (its
+// stack has grown, and a parked goroutine's stack never shrinks back), it
+// waits for the socket on a goroutine of its own making, fresh, rather
+// than keep the grown one while the Conn idles; and that goroutine waits,
+// rather than hand over again.
+func TestReadLoopWaitsOnAFreshGoroutine(t *testing.T) {
+	for _, side := range hostileSides {
+		t.Run(side, func(t *testing.T) {
+			p, c := newRawPeer(t, side, Options{})
+			waitReadLoop(t, c, true)
+			if g := readLoopGoroutine(c); !strings.Contains(g, "created by github.com/wsstream/wsstream.(*Conn).start") {
+				t.Fatalf("read loop at first: %q; want the one start made", g)
+			}
+			// Nobody reads: the read loop decodes the frame into the
+			// buffer, and would then wait.
+			p.send(t, p.frame(true, 0, opBinary, bytes.Repeat([]byte("x"), 3000)))
+			var g string
+			for deadline := time.Now().Add(testTimeout); ; {
+				g = readLoopGoroutine(c)
+				if strings.Contains(g, "created by github.com/wsstream/wsstream.(*Conn).readLoop") {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("read loop after reading a frame: %q; want one made by readLoop", g)
+				}
+				time.Sleep(time.Millisecond)
+			}
+			time.Sleep(50 * time.Millisecond) // time to hand over again, if it did
+			if again := readLoopGoroutine(c); again != g {
+				t.Fatalf("read loop waiting: %q, then %q; want it to wait", g, again)
+			}
+			buf := make([]byte, 4000)
+			if n, err := io.ReadFull(c, buf[:3000]); n != 3000 || err != nil {
+				t.Fatalf("Read: %d, %v", n, err)
+			}
+		})
 	}
 }
