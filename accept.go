@@ -60,38 +60,42 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 		return nil, errors.New("wsstream: upgrade request announces a body")
 	}
 
-	hw := &hijackWriter{ResponseWriter: w, closeTimeout: so.CloseTimeout}
-	h := hooks{ping: o.OnPingReceived, pong: o.OnPongReceived}
-	o.OnPingReceived, o.OnPongReceived = h.onPing, h.onPong
-	ws, err := acceptOnce(hw, r, &o.AcceptOptions)
-	if err != nil {
-		if hw.t != nil {
-			hw.t.abort()
+	return offStack(func() (*Conn, error) {
+		hw := &hijackWriter{ResponseWriter: w, closeTimeout: so.CloseTimeout}
+		h := hooks{ping: o.OnPingReceived, pong: o.OnPongReceived}
+		o.OnPingReceived, o.OnPongReceived = h.onPing, h.onPong
+		ws, err := websocket.Accept(hw, r, &o.AcceptOptions)
+		if err != nil {
+			if hw.t != nil {
+				hw.t.abort()
+			}
+			return nil, err
 		}
-		return nil, err
-	}
-	h.c = newConnOver(ws, hw.t, so)
-	h.c.req = upgradeRequest(r)
-	h.c.start()
-	return h.c, nil
+		h.c = newConnOver(ws, hw.t, so)
+		h.c.req = upgradeRequest(r)
+		h.c.start()
+		return h.c, nil
+	})
 }
 
-// acceptOnce runs websocket.Accept on a goroutine of its own: its deep
-// call chain would grow the calling goroutine's stack to 8 KiB, which the
-// handler, typically blocked in Read for the life of the Conn, would then
-// keep. The short-lived goroutine takes the growth and gives it back.
-func acceptOnce(w http.ResponseWriter, r *http.Request, o *websocket.AcceptOptions) (*websocket.Conn, error) {
+// offStack runs f, the handshake and the making of a Conn, on a goroutine
+// of its own and returns what it returns: their deep call chains (and the
+// allocations in them, which may help the garbage collector) would grow
+// the calling goroutine's stack to 8 KiB, which it keeps for as long as
+// it then serves the Conn, blocked in Read. The short-lived goroutine
+// takes the growth and gives it back.
+func offStack(f func() (*Conn, error)) (*Conn, error) {
 	type result struct {
-		ws  *websocket.Conn
+		c   *Conn
 		err error
 	}
 	ch := make(chan result, 1)
 	go func() {
-		ws, err := websocket.Accept(w, r, o)
-		ch <- result{ws, err}
+		c, err := f()
+		ch <- result{c, err}
 	}()
 	res := <-ch
-	return res.ws, res.err
+	return res.c, res.err
 }
 
 // canHijack reports whether w, or a writer it unwraps to as

@@ -65,12 +65,22 @@ func (c *Conn) Read(p []byte) (int, error) {
 		if c.readDirect() {
 			continue
 		}
-		select {
-		case <-c.recv.readableCh:
-		case <-c.end.doneCh:
-		case <-c.readDeadline.wait():
-		case <-c.closingCh:
-		}
+		c.waitReadable()
+	}
+}
+
+// waitReadable waits until bytes arrive, the Conn ends, the read deadline
+// passes or Close begins. A function of its own, so that Read's frame,
+// below which a Read that decodes waits for the socket, stays small (see
+// readDirect).
+//
+//go:noinline
+func (c *Conn) waitReadable() {
+	select {
+	case <-c.recv.readableCh:
+	case <-c.end.doneCh:
+	case <-c.readDeadline.wait():
+	case <-c.closingCh:
 	}
 }
 

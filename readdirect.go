@@ -62,13 +62,33 @@ func (c *Conn) direct() *input {
 // (bytes or the end of the stream arrived, or its deadline, Close or the
 // end came); false means it is coder/websocket's turn (or the read
 // deadline is due), and Read waits for the read loop as it always did.
+//
+// Its frame, and those of the functions it calls, are on the stack of the
+// application's goroutine while it waits: they are kept small (the selects
+// in takeSocket, no defers), so that a goroutine serving a Conn stays
+// within a smaller stack.
 func (c *Conn) readDirect() bool {
 	in := c.direct()
 	if in == nil || in.coderTurn.Load() {
 		return false
 	}
 	in.readers.Add(1)
-	defer c.readDone(in)
+	again, took := c.takeSocket(in)
+	if took {
+		again = c.readFrames(in)
+		in.release()
+	}
+	c.readDone(in)
+	return again
+}
+
+// takeSocket takes the token for a Read, which readers counts. It reports
+// whether it did; when it did not, Read is to look at the buffer again
+// (the read loop made bytes readable, or the deadline, Close or the end
+// came).
+//
+//go:noinline
+func (c *Conn) takeSocket(in *input) (again, took bool) {
 	if in.loopMay.Load() {
 		in.loopMay.Store(false)
 	}
@@ -77,20 +97,23 @@ func (c *Conn) readDirect() bool {
 	}
 	select {
 	case in.tokenCh <- struct{}{}:
+		return false, true
 	default:
-		select {
-		case in.tokenCh <- struct{}{}:
-		case <-c.recv.readableCh:
-			return true // the caller takes
-		case <-c.readDeadline.wait():
-			return true
-		case <-c.closingCh:
-			return true
-		case <-c.end.doneCh:
-			return true
-		}
 	}
-	defer in.release()
+	select {
+	case in.tokenCh <- struct{}{}:
+		return false, true
+	case <-c.recv.readableCh:
+	case <-c.readDeadline.wait():
+	case <-c.closingCh:
+	case <-c.end.doneCh:
+	}
+	return true, false // the caller takes
+}
+
+// readFrames decodes frames for a Read that holds the token; see
+// readDirect.
+func (c *Conn) readFrames(in *input) bool {
 	if c.recv.readable() {
 		// The read loop made bytes readable between this Read's look at
 		// the buffer and the token: take them rather than wait.
