@@ -60,42 +60,25 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 		return nil, errors.New("wsstream: upgrade request announces a body")
 	}
 
-	return offStack(func() (*Conn, error) {
+	var c *Conn
+	offStack(func() {
 		hw := &hijackWriter{ResponseWriter: w, closeTimeout: so.CloseTimeout}
 		h := hooks{ping: o.OnPingReceived, pong: o.OnPongReceived}
 		o.OnPingReceived, o.OnPongReceived = h.onPing, h.onPong
-		ws, err := websocket.Accept(hw, r, &o.AcceptOptions)
+		var ws *websocket.Conn
+		ws, err = websocket.Accept(hw, r, &o.AcceptOptions)
 		if err != nil {
 			if hw.t != nil {
 				hw.t.abort()
 			}
-			return nil, err
+			return
 		}
 		h.c = newConnOver(ws, hw.t, so)
 		h.c.req = upgradeRequest(r)
 		h.c.start()
-		return h.c, nil
+		c = h.c
 	})
-}
-
-// offStack runs f, the handshake and the making of a Conn, on a goroutine
-// of its own and returns what it returns: their deep call chains (and the
-// allocations in them, which may help the garbage collector) would grow
-// the calling goroutine's stack to 8 KiB, which it keeps for as long as
-// it then serves the Conn, blocked in Read. The short-lived goroutine
-// takes the growth and gives it back.
-func offStack(f func() (*Conn, error)) (*Conn, error) {
-	type result struct {
-		c   *Conn
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		c, err := f()
-		ch <- result{c, err}
-	}()
-	res := <-ch
-	return res.c, res.err
+	return c, err
 }
 
 // canHijack reports whether w, or a writer it unwraps to as

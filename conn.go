@@ -168,6 +168,23 @@ func (c *Conn) start() {
 	}
 }
 
+// offStack runs f, a handshake and the making of a Conn, on a goroutine of
+// its own, and returns when it has (a panic in f panics again here):
+// their deep call chains, and the allocations in them (which may help the
+// garbage collector), would grow the calling goroutine's stack to 8 KiB,
+// which it keeps for as long as it then serves the Conn, blocked in Read.
+// The short-lived goroutine takes the growth and gives it back.
+func offStack(f func()) {
+	done := make(chan any, 1)
+	go func() {
+		defer func() { done <- recover() }()
+		f()
+	}()
+	if p := <-done; p != nil {
+		panic(p)
+	}
+}
+
 // LocalAddr returns the local address of the TCP connection below the
 // WebSocket (see [New] for Conns made by New).
 func (c *Conn) LocalAddr() net.Addr { return c.laddr }

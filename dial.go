@@ -74,7 +74,20 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Resp
 	}
 	h := hooks{ping: o.OnPingReceived, pong: o.OnPongReceived}
 	o.OnPingReceived, o.OnPongReceived = h.onPing, h.onPong
-	ws, resp, err := websocket.Dial(ctx, url, &o.DialOptions)
+	var resp *http.Response
+	offStack(func() {
+		var ws *websocket.Conn
+		ws, resp, err = websocket.Dial(ctx, url, &o.DialOptions)
+		if err != nil {
+			return
+		}
+		t := dialed.Load()
+		if t != nil {
+			t.setLinger(so.CloseTimeout)
+		}
+		h.c = newConnOver(ws, t, so)
+		h.c.start()
+	})
 	if err != nil {
 		dials.abandon()
 		dials.wg.Wait()
@@ -86,13 +99,6 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*Conn, *http.Resp
 		}
 		return nil, resp, err
 	}
-
-	t := dialed.Load()
-	if t != nil {
-		t.setLinger(so.CloseTimeout)
-	}
-	h.c = newConnOver(ws, t, so)
-	h.c.start()
 	return h.c, resp, nil
 }
 
