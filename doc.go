@@ -11,11 +11,13 @@
 //     Timeout() == true matching [os.ErrDeadlineExceeded], and the Conn
 //     stays usable once the deadline is moved. It passes every check of
 //     golang.org/x/net/nettest.TestConn.
-//   - One goroutine per Conn reads the WebSocket for its whole life, so
-//     pings are answered and the close handshake completes even when the
-//     application does not read. It fills a bounded buffer that Read
-//     drains: a peer that sends faster than the application reads is held
-//     back by TCP flow control.
+//   - A read loop reads the WebSocket whenever the application does not,
+//     so pings are answered and the close handshake completes even when
+//     the application does not read (over plain TCP, while a Read waits
+//     for the socket, the Read reads it, and the read loop has no
+//     goroutine). It fills a bounded buffer that Read drains: a peer that
+//     sends faster than the application reads is held back by TCP flow
+//     control.
 //   - Close is a handshake: every byte written before Close reaches the
 //     peer before the close frame, and the peer reads all of it, then
 //     io.EOF.
