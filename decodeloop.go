@@ -157,7 +157,10 @@ func (c *Conn) loopDecode(in *input, stop func() (time.Time, bool)) error {
 			// loop waited for the token: a wait would stop at once.
 			return nil
 		}
-		_, turn := c.decode(in, c.abortedCh)
+		got, turn := c.decode(in, c.abortedCh)
+		if got {
+			in.loopFresh = false // its stack has grown decoding
+		}
 		if turn || isClosed(c.closingCh) && in.payloadLeft == 0 {
 			in.coderTurn.Store(true)
 			return nil
@@ -173,7 +176,9 @@ func (c *Conn) loopDecode(in *input, stop func() (time.Time, bool)) error {
 			// reading: a fresh goroutine waits instead (loopStarts).
 			return errRespawn
 		}
-		in.loopFresh = false
+		if err == nil {
+			in.loopFresh = false // it read
+		}
 		if err != nil {
 			if err == errKicked {
 				if in.readers.Load() > 0 && !isClosed(c.closingCh) {
@@ -213,6 +218,7 @@ func (c *Conn) coderMessageDone() {
 		return
 	}
 	in.acquire()
+	in.loopFresh = false // coder/websocket's calls grew its stack
 	resumed := in.frameLeft == 0 && in.payloadLeft == 0
 	if resumed {
 		in.loopMay.Store(true)
