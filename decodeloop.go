@@ -157,7 +157,7 @@ func (c *Conn) loopDecode(in *input, stop func() (time.Time, bool)) error {
 			// loop waited for the token: a wait would stop at once.
 			return nil
 		}
-		got, turn := c.decode(in, c.abortedCh)
+		_, got, turn := c.decode(in, c.abortedCh, nil)
 		if got {
 			in.loopFresh = false // its stack has grown decoding
 		}
@@ -169,7 +169,7 @@ func (c *Conn) loopDecode(in *input, stop func() (time.Time, bool)) error {
 			return errAborted
 		}
 		in.tryNoWait = !in.loopFresh
-		_, err := c.readSocket(in, driverLoop, c.abortedCh, stop)
+		_, _, err := c.readSocket(in, driverLoop, c.abortedCh, stop, nil)
 		in.tryNoWait = false
 		if err == errWouldWait {
 			// Nothing to read, and this goroutine's stack has grown

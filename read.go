@@ -45,9 +45,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		ended := c.end.done()
 		n, more, eof := c.recv.take(p)
 		if n > 0 {
-			if !c.readSinceSend.Load() {
-				c.readSinceSend.Store(true)
-			}
+			c.noteRead()
 			if more {
 				notify(c.recv.readableCh) // wake the next waiting Read
 			}
@@ -62,10 +60,23 @@ func (c *Conn) Read(p []byte) (int, error) {
 		if len(p) == 0 {
 			return 0, nil
 		}
-		if c.readDirect() {
+		n, again := c.readDirect(p)
+		if n > 0 {
+			c.noteRead()
+			return n, nil
+		}
+		if again {
 			continue
 		}
 		c.waitReadable()
+	}
+}
+
+// noteRead records that a Read returned data (see sendDirect: a Write
+// that answers it is not coalesced).
+func (c *Conn) noteRead() {
+	if !c.readSinceSend.Load() {
+		c.readSinceSend.Store(true)
 	}
 }
 

@@ -58,28 +58,30 @@ func (c *Conn) direct() *input {
 }
 
 // readDirect is a Read's turn at the socket, taken when nothing is
-// buffered. It reports whether Read should look at the buffer again
-// (bytes or the end of the stream arrived, or its deadline, Close or the
-// end came); false means it is coder/websocket's turn (or the read
-// deadline is due), and Read waits for the read loop as it always did.
+// buffered. It returns the count of payload bytes it put straight into p
+// (the receive buffer being empty, they need not pass through it), or
+// reports whether Read should look at the buffer again (bytes or the end
+// of the stream arrived, or its deadline, Close or the end came); 0, false
+// means it is coder/websocket's turn (or the read deadline is due), and
+// Read waits for the read loop as it always did.
 //
 // Its frame, and those of the functions it calls, are on the stack of the
 // application's goroutine while it waits: they are kept small (the selects
 // in takeSocket, no defers), so that a goroutine serving a Conn stays
 // within a smaller stack.
-func (c *Conn) readDirect() bool {
+func (c *Conn) readDirect(p []byte) (n int, again bool) {
 	in := c.direct()
 	if in == nil || in.coderTurn.Load() {
-		return false
+		return 0, false
 	}
 	in.readers.Add(1)
 	again, took := c.takeSocket(in)
 	if took {
-		again = c.readFrames(in)
+		n, again = c.readFrames(in, p)
 		in.release()
 	}
 	c.readDone(in)
-	return again
+	return n, again
 }
 
 // takeSocket takes the token for a Read, which readers counts. It reports
@@ -111,45 +113,55 @@ func (c *Conn) takeSocket(in *input) (again, took bool) {
 	return true, false // the caller takes
 }
 
-// readFrames decodes frames for a Read that holds the token; see
-// readDirect.
-func (c *Conn) readFrames(in *input) bool {
+// readFrames decodes frames for a Read that holds the token, into p or
+// the receive buffer; see readDirect.
+func (c *Conn) readFrames(in *input, p []byte) (int, bool) {
 	if c.recv.readable() {
 		// The read loop made bytes readable between this Read's look at
 		// the buffer and the token: take them rather than wait.
-		return true
+		return 0, true
 	}
+	// From here the receive buffer is empty, and only this Read, which
+	// holds the token, can fill it: bytes put in p come in order.
 	stop := func() (time.Time, bool) {
 		at, passed := c.readDeadline.when()
 		return at, passed || in.coderTurn.Load() || isClosed(c.closingCh)
 	}
 	for {
 		if in.coderTurn.Load() || isClosed(c.closingCh) {
-			return !in.coderTurn.Load()
+			return 0, !in.coderTurn.Load()
 		}
-		got, turn := c.decode(in, closedCh)
+		n, got, turn := c.decode(in, closedCh, p)
+		if n > 0 {
+			return n, false
+		}
 		if got {
-			return true
+			return 0, true
 		}
 		if turn {
 			c.coderTurn(in)
-			return false
+			return 0, false
 		}
-		got, err := c.readSocket(in, driverRead, closedCh, stop)
+		n, got, err := c.readSocket(in, driverRead, closedCh, stop, p)
 		switch {
+		case n > 0:
+			if err != nil && err != errKicked {
+				c.coderTurn(in)
+			}
+			return n, false
 		case err == errKicked:
 			if at, _ := c.readDeadline.when(); !at.IsZero() && !time.Now().Before(at) {
 				// The socket's deadline passed a moment before the
 				// Conn's: wait for the latter the old way rather than
 				// spin on the socket.
-				return false
+				return 0, false
 			}
-			return true
+			return 0, true
 		case err != nil:
 			c.coderTurn(in)
-			return got
+			return 0, got
 		case got:
-			return true
+			return 0, true
 		}
 	}
 }
@@ -180,60 +192,75 @@ func (c *Conn) readDone(in *input) {
 	}
 }
 
-// readSocket waits for the socket and reads it once: straight into the
-// receive buffer in the middle of a frame's payload (got reports that it
-// did so), into the inbox otherwise.
-func (c *Conn) readSocket(in *input, who driver, stopCh <-chan struct{}, stop func() (time.Time, bool)) (got bool, err error) {
+// readSocket waits for the socket and reads it once: in the middle of a
+// frame's payload, straight into p (direct counts those bytes) when p,
+// a Read's buffer, takes the rest of the payload or as much as the inbox
+// would, and otherwise into the receive buffer (got reports that it did
+// so); into the inbox at a frame's start.
+func (c *Conn) readSocket(in *input, who driver, stopCh <-chan struct{}, stop func() (time.Time, bool), p []byte) (direct int, got bool, err error) {
 	if in.payloadLeft > 0 && in.n == 0 {
+		if int64(len(p)) >= in.payloadLeft || len(p) >= inboxSize {
+			p = p[:min(int64(len(p)), in.payloadLeft)]
+			n, err := in.waitRead(p, who, stop)
+			c.payloadInto(in, p[:n])
+			return n, false, err
+		}
 		region := c.recv.reserve(stopCh)
 		if region == nil {
-			return true, nil // as in decode
+			return 0, true, nil // as in decode
 		}
 		region = region[:min(int64(len(region)), in.payloadLeft)]
 		n, err := in.waitRead(region, who, stop)
 		c.payload(in, region[:n])
-		return n > 0, err
+		return 0, n > 0, err
 	}
 	if in.full() {
 		// The inbox is full and the receive buffer too: there is
 		// something to read, and nothing to wait for.
-		return false, errKicked
+		return 0, false, errKicked
 	}
 	_, err = in.waitRead(nil, who, stop)
-	return false, err
+	return 0, false, err
 }
 
 // payload makes p, payload of the frame being decoded and already in the
 // receive buffer's reserved region, readable.
 func (c *Conn) payload(in *input, p []byte) {
+	c.payloadInto(in, p)
+	c.recv.commit(len(p))
+}
+
+// payloadInto takes p, payload of the frame being decoded, wherever it
+// was read to: unmasked, and counted off the frame.
+func (c *Conn) payloadInto(in *input, p []byte) {
 	if in.masked {
 		in.maskKey = unmask(p, in.maskKey)
 	}
 	in.payloadLeft -= int64(len(p))
-	c.recv.commit(len(p))
 }
 
 // decode moves the payload of whole binary frames at the head of the
-// inbox into the receive buffer, as far as the buffer has room (waiting
-// for it until stopCh is closed). It reports whether there may be
-// something to take (bytes or the end of the stream were made readable,
-// or the buffer is full), and whether the next frame is coder/websocket's
-// to read.
-func (c *Conn) decode(in *input, stopCh <-chan struct{}) (got, turn bool) {
+// inbox into p, a Read's buffer, while it has room (direct counts those
+// bytes), and otherwise into the receive buffer, as far as it has room
+// (waiting for it until stopCh is closed); the read loop passes no p. It
+// reports whether there may be something to take (bytes or the end of the
+// stream were made readable, or the buffer is full), and whether the next
+// frame is coder/websocket's to read.
+func (c *Conn) decode(in *input, stopCh <-chan struct{}, p []byte) (direct int, got, turn bool) {
 	for {
 		if in.payloadLeft == 0 {
 			if in.frameLeft > 0 {
-				return got, true // coder/websocket is in the middle of a frame
+				return direct, got, true // coder/websocket is in the middle of a frame
 			}
 			if in.n == 0 {
-				return got, false
+				return direct, got, false
 			}
 			h, ok := parseHead(in.pending())
 			if !ok {
-				return got, false
+				return direct, got, false
 			}
 			if !c.decodable(in, h) {
-				return got, true
+				return direct, got, true
 			}
 			in.consume(h.size)
 			in.payloadLeft, in.masked, in.maskKey = h.payload, h.masked, h.key
@@ -246,13 +273,29 @@ func (c *Conn) decode(in *input, stopCh <-chan struct{}) (got, turn bool) {
 			}
 		}
 		if in.n == 0 {
-			return got, false
+			return direct, got, false
+		}
+		if got && direct > 0 {
+			// The end of the stream came after bytes put in p: they
+			// go first, and the end is taken next.
+			return direct, got, false
+		}
+		if direct < len(p) {
+			k := min(len(p)-direct, in.n, int(min(in.payloadLeft, int64(len(p)-direct))))
+			copy(p[direct:], in.pending()[:k])
+			in.consume(k)
+			c.payloadInto(in, p[direct:direct+k])
+			direct += k
+			continue
+		}
+		if p != nil {
+			return direct, got, false // p is full; the rest waits in the inbox
 		}
 		region := c.recv.reserve(stopCh)
 		if region == nil {
 			// A Read finds the receive buffer full (there is
 			// something to take); the read loop, that it is aborted.
-			return true, false
+			return direct, true, false
 		}
 		k := min(len(region), in.n, int(min(in.payloadLeft, int64(len(region)))))
 		copy(region, in.pending()[:k])

@@ -463,7 +463,10 @@ func TestReadTakesWhatArrivedBeforeTheToken(t *testing.T) {
 func requireReadDirectReturns(t *testing.T, c *Conn, state string) {
 	t.Helper()
 	done := make(chan bool, 1)
-	go func() { done <- c.readDirect() }()
+	go func() {
+		_, again := c.readDirect(make([]byte, 16))
+		done <- again
+	}()
 	select {
 	case again := <-done:
 		if !again {
