@@ -126,25 +126,42 @@ func (c *Conn) decodeTurn() error {
 		if in.coderTurn.Load() {
 			return nil
 		}
-		select {
-		case in.tokenCh <- struct{}{}:
-		case <-c.abortedCh:
-			return errAborted
-		default:
-			if !urgent && in.readers.Load() > 0 {
-				continue // a Read took the socket first: rest
-			}
-			select {
-			case in.tokenCh <- struct{}{}:
-			case <-c.abortedCh:
-				return errAborted
-			}
+		if took, err := c.loopTakeToken(in, urgent); err != nil {
+			return err
+		} else if !took {
+			continue // a Read took the socket first: rest
 		}
 		err := c.loopDecode(in, stop)
 		in.release()
 		if err != nil || in.coderTurn.Load() {
 			return err
 		}
+	}
+}
+
+// loopTakeToken takes the token for the read loop. Unless urgent, it gives
+// up (false) when a Read holds the token, so that the read loop rests
+// rather than wait for it; errAborted when the Conn was aborted. A
+// function of its own, so that decodeTurn's frame, below which the read
+// loop waits for the socket, stays small (see loopStarts).
+//
+//go:noinline
+func (c *Conn) loopTakeToken(in *input, urgent bool) (bool, error) {
+	select {
+	case in.tokenCh <- struct{}{}:
+		return true, nil
+	case <-c.abortedCh:
+		return false, errAborted
+	default:
+	}
+	if !urgent && in.readers.Load() > 0 {
+		return false, nil
+	}
+	select {
+	case in.tokenCh <- struct{}{}:
+		return true, nil
+	case <-c.abortedCh:
+		return false, errAborted
 	}
 }
 
