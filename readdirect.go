@@ -275,17 +275,8 @@ func (c *Conn) decode(in *input, stopCh <-chan struct{}, p []byte) (direct int, 
 		if in.n == 0 {
 			return direct, got, false
 		}
-		if got && direct > 0 {
-			// The end of the stream came after bytes put in p: they
-			// go first, and the end is taken next.
-			return direct, got, false
-		}
 		if direct < len(p) {
-			k := min(len(p)-direct, in.n, int(min(in.payloadLeft, int64(len(p)-direct))))
-			copy(p[direct:], in.pending()[:k])
-			in.consume(k)
-			c.payloadInto(in, p[direct:direct+k])
-			direct += k
+			direct += c.takePayload(in, p[direct:])
 			continue
 		}
 		if p != nil {
@@ -297,12 +288,20 @@ func (c *Conn) decode(in *input, stopCh <-chan struct{}, p []byte) (direct int, 
 			// something to take); the read loop, that it is aborted.
 			return direct, true, false
 		}
-		k := min(len(region), in.n, int(min(in.payloadLeft, int64(len(region)))))
-		copy(region, in.pending()[:k])
-		in.consume(k)
-		c.payload(in, region[:k])
+		c.recv.commit(c.takePayload(in, region))
 		got = true
 	}
+}
+
+// takePayload moves as much of the frame's payload as the inbox holds and
+// dst takes from the inbox into dst (see payloadInto), and returns how
+// much.
+func (c *Conn) takePayload(in *input, dst []byte) int {
+	k := min(len(dst), in.n, int(min(in.payloadLeft, int64(len(dst)))))
+	copy(dst, in.pending()[:k])
+	in.consume(k)
+	c.payloadInto(in, dst[:k])
+	return k
 }
 
 // decodable reports whether the frame with header h may be decoded here:

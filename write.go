@@ -117,8 +117,7 @@ func (c *Conn) sendDirect(p []byte) bool {
 	if c.send.isRunning() {
 		return false // a writer runs: a stream of writes, coalesced in the queue
 	}
-	if len(p) < coalesceBelow && !c.readSinceSend.Load() &&
-		time.Now().UnixNano()-c.lastInline.Load() < int64(coalesceWindow) {
+	if c.inBurst(len(p)) {
 		return false
 	}
 	if !c.send.claim() {
@@ -158,12 +157,10 @@ func (c *Conn) startSending(size int) {
 		go c.writeLoop()
 		return
 	}
-	if size < coalesceBelow && !c.readSinceSend.Load() {
-		if now := time.Now().UnixNano(); now-c.lastInline.Load() < int64(coalesceWindow) {
-			c.lastInline.Store(now)
-			go c.writeLoop()
-			return
-		}
+	if c.inBurst(size) {
+		c.lastInline.Store(time.Now().UnixNano()) // the burst goes on
+		go c.writeLoop()
+		return
 	}
 	c.tr.out.cork()
 	var err error
@@ -178,6 +175,15 @@ func (c *Conn) startSending(size int) {
 		err = uerr
 	}
 	c.sentInline(err)
+}
+
+// inBurst reports whether a write of size bytes is a small write of a
+// stream, to gather in the writer goroutine (see startSending): under
+// coalesceBelow, within coalesceWindow of the end of the last send from a
+// writing goroutine, and with no Read returning data since.
+func (c *Conn) inBurst(size int) bool {
+	return size < coalesceBelow && !c.readSinceSend.Load() &&
+		time.Now().UnixNano()-c.lastInline.Load() < int64(coalesceWindow)
 }
 
 // sentInline ends a send from a writing goroutine (startSending,
