@@ -11,7 +11,7 @@ type frameHead struct {
 	rsv     byte // the three reserved bits
 	opcode  byte
 	masked  bool
-	key     uint32 // the masking key, little-endian as unmask takes it
+	key     uint32 // the masking key, little-endian as mask takes it
 	payload int64  // the payload's length; negative when the header is invalid
 	size    int    // the header's length in bytes
 }
@@ -61,28 +61,4 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// unmask applies the masking key to p, key's low byte first, and returns
-// the key for the payload byte after p.
-func unmask(p []byte, key uint32) uint32 {
-	if len(p) >= 8 {
-		k := uint64(key) | uint64(key)<<32
-		for len(p) >= 32 {
-			binary.LittleEndian.PutUint64(p, binary.LittleEndian.Uint64(p)^k)
-			binary.LittleEndian.PutUint64(p[8:], binary.LittleEndian.Uint64(p[8:])^k)
-			binary.LittleEndian.PutUint64(p[16:], binary.LittleEndian.Uint64(p[16:])^k)
-			binary.LittleEndian.PutUint64(p[24:], binary.LittleEndian.Uint64(p[24:])^k)
-			p = p[32:]
-		}
-		for len(p) >= 8 {
-			binary.LittleEndian.PutUint64(p, binary.LittleEndian.Uint64(p)^k)
-			p = p[8:]
-		}
-	}
-	for i := range p {
-		p[i] ^= byte(key)
-		key = key>>8 | key<<24
-	}
-	return key
 }

@@ -5,6 +5,7 @@ package wsstream
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"slices"
 )
 
 // outFrames lets the Conn write its binary messages as frames of its own,
@@ -125,7 +126,7 @@ func (o *output) sendFrame(payload []byte, mayChange bool) (bool, error) {
 	}
 	h, key := o.headLocked(len(payload))
 	if o.frames.client {
-		unmask(payload, key)
+		mask(payload, payload, key)
 	}
 	if err := o.writeLocked(h); err != nil {
 		return true, err
@@ -160,16 +161,17 @@ func (o *output) framesLocked() bool {
 	return f.on && !f.coderOnly && f.headN == 0 && f.left == 0 && o.err == nil
 }
 
-// appendFrameLocked appends to dst a binary frame carrying payload, with a
-// client's copy of the payload masked. o.mu must be held.
+// appendFrameLocked appends to dst a binary frame carrying payload, which
+// a client masks as it copies it. o.mu must be held.
 func (o *output) appendFrameLocked(dst, payload []byte) []byte {
 	h, key := o.headLocked(len(payload))
 	dst = append(dst, h...)
-	at := len(dst)
-	dst = append(dst, payload...)
-	if o.frames.client {
-		unmask(dst[at:], key)
+	if !o.frames.client {
+		return append(dst, payload...)
 	}
+	at := len(dst)
+	dst = slices.Grow(dst, len(payload))[:at+len(payload)]
+	mask(dst[at:], payload, key)
 	return dst
 }
 

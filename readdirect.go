@@ -234,7 +234,7 @@ func (c *Conn) payload(in *input, p []byte) {
 // was read to: unmasked, and counted off the frame.
 func (c *Conn) payloadInto(in *input, p []byte) {
 	if in.masked {
-		in.maskKey = unmask(p, in.maskKey)
+		in.maskKey = mask(p, p, in.maskKey)
 	}
 	in.payloadLeft -= int64(len(p))
 }

@@ -16,24 +16,6 @@ import (
 	"time"
 )
 
-func TestUnmask(t *testing.T) {
-	key := [4]byte{0x12, 0x34, 0x56, 0x78}
-	k := uint32(key[0]) | uint32(key[1])<<8 | uint32(key[2])<<16 | uint32(key[3])<<24
-	rng := rand.New(rand.NewPCG(1, 2))
-	for n := range 200 {
-		data := randBytes(rng, n)
-		want := bytes.Clone(data)
-		maskBytes(want, &key, 0)
-		// In two pieces: the key returned for the first carries on.
-		got := bytes.Clone(data)
-		cut := rng.IntN(n + 1)
-		unmask(got[cut:], unmask(got[:cut], k))
-		if !bytes.Equal(got, want) {
-			t.Fatalf("unmask of %d bytes cut at %d differs from the mask's definition", n, cut)
-		}
-	}
-}
-
 func TestParseHead(t *testing.T) {
 	key := [4]byte{1, 2, 3, 4}
 	for _, tc := range []struct {
