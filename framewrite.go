@@ -137,21 +137,33 @@ func (o *output) sendFrame(payload []byte, mayChange bool) (bool, error) {
 // sendNow writes payload as one binary frame straight to the socket (what
 // the socket does not take is queued for the flusher), under one hold of
 // the lock, for a Write that sends past the send queue: nothing is
-// corked then, as no other sender runs. It reports false, having written
-// nothing, when the flusher has a backlog (the message must queue behind
-// it, within the Write's deadline), when the frame would not fit a cork
-// buffer, or when framesLocked says so.
+// corked then, as no other sender runs. A server's payload of writevFrom
+// bytes or more goes out behind its header in one writev, where the
+// system has it; otherwise the frame is put together in a pooled buffer.
+// It reports false, having written nothing, when the flusher has a
+// backlog (the message must queue behind it, within the Write's
+// deadline), when the frame would not fit a cork buffer, or when
+// framesLocked says so.
 func (o *output) sendNow(payload []byte) (bool, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.flusher || len(payload) > corkSize-maxHeadSize || !o.framesLocked() {
 		return false, nil
 	}
+	if rawWritevSupported && o.raw != nil && !o.frames.client && len(payload) >= writevFrom {
+		h, _ := o.headLocked(len(payload))
+		return true, o.handOnPairLocked(h, payload)
+	}
 	b := getBuf(corkSize)
 	err := o.handOnLocked(o.appendFrameLocked((*b)[:0], payload))
 	putBuf(b)
 	return true, err
 }
+
+// writevFrom is the payload from which sendNow writes a server's header
+// and payload with one writev, instead of copying the payload behind the
+// header first (a client copies it anyway, to mask it).
+const writevFrom = 4 << 10
 
 // framesLocked reports whether the Conn may write a frame of its own now:
 // after startFrames, between two of coder's frames, before coder's close

@@ -41,11 +41,13 @@ type output struct {
 	err     error   // the first write error; every later write fails with it
 
 	// try* are the arguments and results of tryFn, bound once so that a
-	// non-blocking write does not allocate. Guarded by mu.
-	tryBuf []byte
-	tryN   int
-	tryErr error
-	tryFn  func(fd uintptr) bool
+	// non-blocking write does not allocate: tryHead, when set, goes
+	// before tryBuf in the same system call. Guarded by mu.
+	tryHead []byte
+	tryBuf  []byte
+	tryN    int
+	tryErr  error
+	tryFn   func(fd uintptr) bool
 
 	// space tells a writer waiting for the queue that the flusher wrote a
 	// batch (coder/websocket writes one frame at a time: one such writer
@@ -140,34 +142,63 @@ func (o *output) handOnLocked(p []byte) error {
 		*o.queued = append(*o.queued, p...)
 		return nil
 	}
-	n, err := o.tryWriteLocked(p)
+	n, err := o.tryWriteLocked(nil, p)
+	return o.handedLocked(nil, p, n, err)
+}
+
+// handOnPairLocked is handOnLocked for a frame whose header h and payload
+// p lie apart, with one writev instead of a copy of p behind h. Only for
+// a socket of its own (raw) with no flusher running.
+func (o *output) handOnPairLocked(h, p []byte) error {
+	if o.err != nil {
+		return o.err
+	}
+	n, err := o.tryWriteLocked(h, p)
+	return o.handedLocked(h, p, n, err)
+}
+
+// handedLocked takes the result of a non-blocking write of h and then p,
+// of which the socket took n bytes: what it did not take is queued, and
+// the flusher started.
+func (o *output) handedLocked(h, p []byte, n int, err error) error {
 	if err != nil {
 		o.err = err
 		return err
 	}
-	if p = p[n:]; len(p) > 0 {
-		o.flusher = true
-		o.queued = getBuf(queueLimit)
-		*o.queued = append((*o.queued)[:0], p...)
-		go o.flush()
+	if n >= len(h)+len(p) {
+		return nil
 	}
+	o.flusher = true
+	o.queued = getBuf(queueLimit)
+	q := (*o.queued)[:0]
+	if n < len(h) {
+		q, n = append(q, h[n:]...), len(h)
+	}
+	*o.queued = append(q, p[n-len(h):]...)
+	go o.flush()
 	return nil
 }
 
-// tryWriteLocked writes what the socket takes of p at once, without
-// blocking. o.mu must be held.
-func (o *output) tryWriteLocked(p []byte) (int, error) {
-	o.tryBuf, o.tryN, o.tryErr = p, 0, nil
+// tryWriteLocked writes what the socket takes of h and then p at once,
+// without blocking, and returns how many bytes it took. o.mu must be held.
+func (o *output) tryWriteLocked(h, p []byte) (int, error) {
+	o.tryHead, o.tryBuf, o.tryN, o.tryErr = h, p, 0, nil
 	if err := o.raw.Write(o.tryFn); err != nil {
 		return 0, err
 	}
-	o.tryBuf = nil
+	o.tryHead, o.tryBuf = nil, nil
 	return o.tryN, o.tryErr
 }
 
 // tryOnce is tryFn: one write system call, whatever it does.
 func (o *output) tryOnce(fd uintptr) bool {
-	n, err := rawWrite(fd, o.tryBuf)
+	var n int
+	var err error
+	if o.tryHead != nil {
+		n, err = rawWritev(fd, o.tryHead, o.tryBuf)
+	} else {
+		n, err = rawWrite(fd, o.tryBuf)
+	}
 	if err == syscall.EAGAIN || err == syscall.EWOULDBLOCK || err == syscall.EINTR {
 		n, err = 0, nil
 	}

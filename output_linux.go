@@ -17,3 +17,21 @@ func kernelUnsent(fd uintptr) int {
 	}
 	return int(n)
 }
+
+// rawWritevSupported says whether rawWritev writes a header and a payload
+// with one system call.
+const rawWritevSupported = true
+
+// rawWritev writes h and then p with one writev system call; like any
+// write, it may take less than all of them.
+func rawWritev(fd uintptr, h, p []byte) (int, error) {
+	var iov [2]syscall.Iovec
+	iov[0].Base, iov[1].Base = unsafe.SliceData(h), unsafe.SliceData(p)
+	iov[0].SetLen(len(h))
+	iov[1].SetLen(len(p))
+	n, _, errno := syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), 2)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
+}

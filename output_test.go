@@ -92,6 +92,65 @@ func TestOutputNeverBlocksAndKeepsOrder(t *testing.T) {
 	}
 }
 
+// TestOutputPairKeepsOrder: a header and payload written with one writev
+// each (handOnPairLocked), to a peer that does not read until the socket
+// refuses some, arrive whole and in order; and whatever part of a pair
+// the socket took (none, part of the header, the header and part of the
+// payload), the flusher writes exactly the rest.
+func TestOutputPairKeepsOrder(t *testing.T) {
+	if !rawWritevSupported {
+		t.Skip("no writev here: sendNow copies the payload behind its header")
+	}
+	o, peer := newTestOutput(t)
+	var want bytes.Buffer
+	p := make([]byte, 5000)
+	for i := 0; !o.busy(); i++ {
+		h := []byte{0x82, 126, byte(i >> 8), byte(i)}
+		fillPattern(p, 3, int64(want.Len()))
+		o.mu.Lock()
+		err := o.handOnPairLocked(h, p)
+		o.mu.Unlock()
+		if err != nil {
+			t.Fatalf("pair %d: %v", i, err)
+		}
+		want.Write(h)
+		want.Write(p)
+		if want.Len() > 64<<20 {
+			t.Fatal("64 MiB written without the socket ever refusing")
+		}
+	}
+	got := make([]byte, want.Len())
+	peer.SetReadDeadline(time.Now().Add(testTimeout))
+	if _, err := io.ReadFull(peer, got); err != nil {
+		t.Fatalf("peer read: %v", err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Fatal("the peer read the pairs out of order")
+	}
+
+	h, whole := []byte{1, 2, 3, 4}, make([]byte, 4+3000)
+	fillPattern(whole, 5, 0)
+	copy(whole, h)
+	for _, took := range []int{0, 2, len(h), len(h) + 1, len(whole) - 1} {
+		o, peer := newTestOutput(t)
+		o.mu.Lock()
+		err := o.handedLocked(h, whole[len(h):], took, nil)
+		o.mu.Unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, len(whole)-took)
+		peer.SetReadDeadline(time.Now().Add(testTimeout))
+		if _, err := io.ReadFull(peer, got); err != nil || !bytes.Equal(got, whole[took:]) {
+			t.Fatalf("the socket took %d of %d bytes: the flusher wrote % x..., want % x... (%v)",
+				took, len(whole), got[:min(8, len(got))], whole[took:took+min(8, len(got))], err)
+		}
+		if !o.waitIdle(time.After(testTimeout)) {
+			t.Fatal("the flusher did not exit once its queue was written")
+		}
+	}
+}
+
 // TestOutputCorkGathers: corked writes reach the socket only at uncork,
 // in order, after what was written before.
 func TestOutputCorkGathers(t *testing.T) {
