@@ -35,8 +35,18 @@ func (in *input) consume(k int) {
 // space returns the inbox's free room after its unread bytes, moving them
 // to the front when they reach its end.
 func (in *input) space() []byte {
+	return in.spaceOf(inboxSize)
+}
+
+// spaceOf is space, with an inbox of size bytes taken from the pool when
+// it has no buffer, or when it is empty and its buffer is smaller.
+func (in *input) spaceOf(size int) []byte {
+	if in.bufp != nil && in.n == 0 && len(*in.bufp) < size {
+		putBuf(in.bufp)
+		in.bufp, in.start = nil, 0
+	}
 	if in.bufp == nil {
-		in.bufp = getBuf(inboxSize)
+		in.bufp = getBuf(size)
 	}
 	if in.start > 0 && in.start+in.n == len(*in.bufp) {
 		copy(*in.bufp, in.pending())

@@ -67,11 +67,18 @@ type input struct {
 	payloadLeft int64
 	masked      bool
 	maskKey     uint32
+	// lastHead and lastPayload are the header size and payload length
+	// of the last frame decoded: readSplit bets the next is alike.
+	lastHead    int
+	lastPayload int64
 
 	// tryBuf, tryN and tryErr are tryFn's argument and results, bound
 	// once so that a read does not allocate. Owned by the holder.
 	tryBuf   []byte
 	tryInbox bool // read into the inbox, not tryBuf
+	// trySplit, when set with tryBuf, makes the read a readv of that
+	// many bytes into the inbox (a frame's header) and then tryBuf.
+	trySplit int
 	// tryNoWait makes a read that finds nothing return errWouldWait
 	// rather than wait for the socket.
 	tryNoWait bool
@@ -127,8 +134,12 @@ const (
 	driverRead               // a Read
 )
 
-// inboxSize is the size of the inbox.
-const inboxSize = 16 << 10
+// inboxSize is the size of the inbox; splitInboxSize its size for a
+// split read (readSplit), which may have to keep a whole payload in it.
+const (
+	inboxSize      = 16 << 10
+	splitInboxSize = 64 << 10
+)
 
 // aLongTimeAgo is a read deadline in the past: it interrupts a wait.
 var aLongTimeAgo = time.Unix(1, 0)

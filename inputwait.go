@@ -49,7 +49,7 @@ func (in *input) waitRead(p []byte, who driver, stop func() (at time.Time, stop 
 	if err == nil {
 		err = in.tryErr
 	}
-	in.tryBuf, in.tryN, in.tryErr, in.tryInbox = nil, 0, nil, false
+	in.tryBuf, in.tryN, in.tryErr, in.tryInbox, in.trySplit = nil, 0, nil, false, 0
 
 	in.kickMu.Lock()
 	in.waiting = false
@@ -72,18 +72,26 @@ func (in *input) waitRead(p []byte, who driver, stop func() (at time.Time, stop 
 // tryRead is the raw read: one attempt, and false to wait for the socket.
 // Reading into the inbox, it adds what it read to it; it takes the inbox's
 // buffer from its pool for the attempt, and gives it back before a wait.
+// A split read (trySplit) fills the inbox's trySplit bytes first and
+// counts in tryN only what went to tryBuf.
 func (in *input) tryRead(fd uintptr) bool {
 	for {
 		p := in.tryBuf
 		if in.tryInbox {
 			p = in.space()
 		}
-		n, err := rawRead(fd, p)
+		var n int
+		var err error
+		if in.trySplit > 0 {
+			n, err = rawReadv(fd, in.spaceOf(splitInboxSize)[:in.trySplit], p)
+		} else {
+			n, err = rawRead(fd, p)
+		}
 		switch {
 		case err == syscall.EINTR:
 			continue
 		case err == syscall.EAGAIN:
-			if in.tryInbox && in.n == 0 {
+			if (in.tryInbox || in.trySplit > 0) && in.n == 0 {
 				putBuf(in.bufp)
 				in.bufp, in.start = nil, 0
 			}
@@ -100,6 +108,11 @@ func (in *input) tryRead(fd uintptr) bool {
 			in.tryN, in.tryErr = n, nil
 			if in.tryInbox {
 				in.n += n
+			}
+			if in.trySplit > 0 {
+				head := min(n, in.trySplit)
+				in.n += head
+				in.tryN = n - head
 			}
 		}
 		return true

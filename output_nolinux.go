@@ -9,9 +9,14 @@ import "syscall"
 // own backlog counts.
 func kernelUnsent(uintptr) int { return 0 }
 
-// rawWritevSupported says whether rawWritev writes a header and a payload
-// with one system call: not here, where the Conn copies the payload
-// behind its header instead.
-const rawWritevSupported = false
+// rawWritevSupported and rawReadvSupported say whether rawWritev and
+// rawReadv use two buffers with one system call: not here, where sendNow
+// copies a payload behind its header, and a Read never splits its reads.
+const (
+	rawWritevSupported = false
+	rawReadvSupported  = false
+)
 
 func rawWritev(uintptr, []byte, []byte) (int, error) { return 0, syscall.EINVAL }
+
+func rawReadv(uintptr, []byte, []byte) (int, error) { return 0, syscall.EINVAL }

@@ -196,7 +196,8 @@ func (c *Conn) readDone(in *input) {
 // frame's payload, straight into p (direct counts those bytes) when p,
 // a Read's buffer, takes the rest of the payload or as much as the inbox
 // would, and otherwise into the receive buffer (got reports that it did
-// so); into the inbox at a frame's start.
+// so); into the inbox at a frame's start, or split between the inbox and
+// p (readSplit).
 func (c *Conn) readSocket(in *input, who driver, stopCh <-chan struct{}, stop func() (time.Time, bool), p []byte) (direct int, got bool, err error) {
 	if in.payloadLeft > 0 && in.n == 0 {
 		if int64(len(p)) >= in.payloadLeft || len(p) >= inboxSize {
@@ -218,6 +219,9 @@ func (c *Conn) readSocket(in *input, who driver, stopCh <-chan struct{}, stop fu
 		// The inbox is full and the receive buffer too: there is
 		// something to read, and nothing to wait for.
 		return 0, false, errKicked
+	}
+	if in.n == 0 && c.maySplit(in, p) {
+		return c.readSplit(in, who, stop, p)
 	}
 	_, err = in.waitRead(nil, who, stop)
 	return 0, false, err
@@ -264,6 +268,7 @@ func (c *Conn) decode(in *input, stopCh <-chan struct{}, p []byte) (direct int, 
 			}
 			in.consume(h.size)
 			in.payloadLeft, in.masked, in.maskKey = h.payload, h.masked, h.key
+			in.lastHead, in.lastPayload = h.size, h.payload
 			if h.payload == 0 {
 				if c.halfClose {
 					c.recv.closeRead() // the peer's end-of-stream marker

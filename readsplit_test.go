@@ -1,0 +1,178 @@
+//go:build !js
+
+package wsstream
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// TestSplitReadTakesAMessageInOneRead: once a Read has decoded a large
+// frame, a Read whose buffer takes the next, alike, gets its whole payload
+// at once (one readv, where the system has it: header into the inbox,
+// payload straight into the buffer), not the part that came with the
+// header and then the rest. Whatever else follows (a ping, longer headers,
+// shorter payloads, several frames in one read, an empty frame), the
+// bytes arrive whole and in order, and the ping is answered.
+func TestSplitReadTakesAMessageInOneRead(t *testing.T) {
+	if !rawReadvSupported {
+		t.Skip("no readv here: a Read never splits its reads")
+	}
+	for _, side := range hostileSides {
+		t.Run(side, func(t *testing.T) {
+			p, c := newRawPeer(t, side, Options{})
+			buf := make([]byte, 96<<10)
+			seed := uint32(len(side))
+			off := int64(0)
+			const size = 20000
+			later := 0 // Reads the messages after the first took
+			for i := range 5 {
+				payload := make([]byte, size)
+				fillPattern(payload, seed, off)
+				done := make(chan int, 1)
+				go func() {
+					reads := 0
+					for n := 0; n < size; reads++ {
+						k, err := c.Read(buf[n:])
+						if err != nil {
+							t.Errorf("Read: %v", err)
+							break
+						}
+						n += k
+					}
+					done <- reads
+				}()
+				waitReadLoop(t, c, false) // the Read waits for the socket
+				p.send(t, p.frame(true, 0, opBinary, payload))
+				reads := recv(t, done)
+				if !bytes.Equal(buf[:size], payload) {
+					t.Fatalf("message %d: wrong bytes", i)
+				}
+				if i > 0 {
+					later += reads
+				}
+				off += size
+			}
+			if later > 5 { // 8 when every message takes two reads
+				t.Errorf("4 messages of %d bytes, each like the one before, took %d Reads into a %d-byte buffer; want one each (one more at most)", size, later, len(buf))
+			}
+
+			// Every way the bet can lose. A burst is one write, read
+			// whole before the next is sent.
+			var burst, want []byte
+			add := func(size int) {
+				payload := make([]byte, size)
+				fillPattern(payload, seed, off)
+				off += int64(size)
+				burst = append(burst, p.frame(true, 0, opBinary, payload)...)
+				want = append(want, payload...)
+			}
+			flush := func(what string) {
+				t.Helper()
+				p.send(t, burst)
+				got := make([]byte, 0, len(want))
+				c.SetReadDeadline(time.Now().Add(testTimeout))
+				for len(got) < len(want) {
+					n, err := c.Read(buf)
+					if err != nil {
+						t.Fatalf("%s: Read after %d of %d bytes: %v", what, len(got), len(want), err)
+					}
+					got = append(got, buf[:n]...)
+				}
+				if !bytes.Equal(got, want) {
+					t.Fatalf("%s: wrong bytes", what)
+				}
+				burst, want = burst[:0], want[:0]
+			}
+			add(size)
+			burst = append(burst, p.frame(true, 0, opPing, []byte("split"))...)
+			add(70000) // a longer header
+			add(70000)
+			add(60000) // a shorter header, the payload longer than what is read
+			flush("a ping, a longer header, a shorter one")
+			add(size)
+			add(6000) // a shorter payload: the read takes the next frame too
+			add(7000)
+			add(0)
+			add(9000)
+			add(size)
+			flush("shorter payloads, an empty frame")
+			p.conn.SetReadDeadline(time.Now().Add(testTimeout))
+			f, err := readWireFrame(p.br)
+			if err != nil || f.op != opPong || string(f.payload) != "split" {
+				t.Fatalf("after a ping among split reads: frame %+v, %v; want its pong", f, err)
+			}
+		})
+	}
+}
+
+// TestSplitReadRandomStreams: frames of sizes on both sides of every
+// header length and of splitFrom, empty frames and pings, sent in writes
+// cut at random places, read with buffers of random sizes, arrive whole
+// and in order, whether each split read's bet wins or loses.
+func TestSplitReadRandomStreams(t *testing.T) {
+	sizes := []int{0, 1, 125, 126, 4095, 4096, 5000, 20000, 65535, 65536, 70000}
+	bufs := []int{100, 4096, 20000, 96 << 10}
+	for _, side := range hostileSides {
+		t.Run(side, func(t *testing.T) {
+			p, c := newRawPeer(t, side, Options{})
+			rng := rand.New(rand.NewPCG(3, uint64(len(side))))
+			var wire, want []byte
+			for range 300 {
+				if rng.IntN(10) == 0 {
+					wire = append(wire, p.frame(true, 0, opPing, []byte("x"))...)
+					continue
+				}
+				size := sizes[rng.IntN(len(sizes))]
+				if rng.IntN(2) == 0 { // runs of alike frames, where the bet wins
+					size = 20000
+				}
+				payload := randBytes(rng, size)
+				wire = append(wire, p.frame(true, 0, opBinary, payload)...)
+				want = append(want, payload...)
+			}
+			sent := make(chan error, 1)
+			go func() {
+				rest := wire
+				for len(rest) > 0 {
+					k := min(len(rest), 1+rng.IntN(40000))
+					p.conn.SetWriteDeadline(time.Now().Add(testTimeout))
+					if _, err := p.conn.Write(rest[:k]); err != nil {
+						sent <- err
+						return
+					}
+					rest = rest[k:]
+				}
+				sent <- nil
+			}()
+			got := make([]byte, 0, len(want))
+			buf := make([]byte, 96<<10)
+			c.SetReadDeadline(time.Now().Add(testTimeout))
+			for i := 0; len(got) < len(want); i++ {
+				n, err := c.Read(buf[:bufs[i%len(bufs)]])
+				if err != nil {
+					t.Fatalf("Read after %d of %d bytes: %v", len(got), len(want), err)
+				}
+				got = append(got, buf[:n]...)
+			}
+			if err := recv(t, sent); err != nil {
+				t.Fatalf("raw peer: write: %v", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%d bytes: wrong from byte %d on", len(want), firstDiff(got, want))
+			}
+		})
+	}
+}
+
+// firstDiff returns the index of the first byte where a and b differ.
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
