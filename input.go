@@ -56,9 +56,9 @@ type input struct {
 
 	// Owned by the token's holder.
 	head      bool    // the HTTP response is being read: hand it on head by head
-	headState int     // readHead's position: 0 in a line, 1 at a line's start, 2 after its '\r'
 	frames    bool    // the frames have begun (startFrames)
 	client    bool    // frames from the peer are not masked
+	headState uint8   // readHead's position: 0 in a line, 1 at a line's start, 2 after its '\r'
 	bufp      *[]byte // the inbox's pool handle; nil while empty
 	start, n  int     // the inbox's unread bytes: (*bufp)[start:start+n]
 	frameLeft int64   // bytes of the frame coder/websocket reads that it has yet to get
@@ -69,7 +69,7 @@ type input struct {
 	maskKey     uint32
 	// lastHead and lastPayload are the header size and payload length
 	// of the last frame decoded: readSplit bets the next is alike.
-	lastHead    int
+	lastHead    int32
 	lastPayload int64
 
 	// tryBuf, tryN and tryErr are tryFn's argument and results, bound
@@ -78,7 +78,7 @@ type input struct {
 	tryInbox bool // read into the inbox, not tryBuf
 	// trySplit, when set with tryBuf, makes the read a readv of that
 	// many bytes into the inbox (a frame's header) and then tryBuf.
-	trySplit int
+	trySplit int32
 	// tryNoWait makes a read that finds nothing return errWouldWait
 	// rather than wait for the socket.
 	tryNoWait bool
@@ -127,7 +127,7 @@ type input struct {
 }
 
 // driver says who holds the token and waits for the socket.
-type driver int
+type driver uint8
 
 const (
 	driverLoop driver = iota // the read loop

@@ -83,7 +83,7 @@ func (in *input) tryRead(fd uintptr) bool {
 		var n int
 		var err error
 		if in.trySplit > 0 {
-			n, err = rawReadv(fd, in.spaceOf(splitInboxSize)[:in.trySplit], p)
+			n, err = in.readSplitOnce(fd, p)
 		} else {
 			n, err = rawRead(fd, p)
 		}
@@ -110,7 +110,7 @@ func (in *input) tryRead(fd uintptr) bool {
 				in.n += n
 			}
 			if in.trySplit > 0 {
-				head := min(n, in.trySplit)
+				head := min(n, int(in.trySplit))
 				in.n += head
 				in.tryN = n - head
 			}
@@ -147,4 +147,14 @@ func (in *input) kick(whom ...driver) {
 			return
 		}
 	}
+}
+
+// readSplitOnce is a split read's system call (see trySplit): trySplit
+// bytes into the inbox, then p. A function of its own, so that tryRead's
+// frame, on the stack of every wait for the socket (the read loop's
+// among them, which waits within a fresh goroutine's 2 KiB), stays small.
+//
+//go:noinline
+func (in *input) readSplitOnce(fd uintptr, p []byte) (int, error) {
+	return rawReadv(fd, in.spaceOf(splitInboxSize)[:in.trySplit], p)
 }

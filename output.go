@@ -34,10 +34,10 @@ type output struct {
 
 	mu      sync.Mutex // guards every field below; held while writing to raw
 	corked  bool
+	flusher bool    // a flusher goroutine runs; set while queued is not empty
 	gather  *[]byte // bytes gathered while corked; from the pool, nil otherwise
 	queued  *[]byte // bytes waiting for the flusher; from the pool, nil otherwise
 	spare   *[]byte // the flusher's batch, reused
-	flusher bool    // a flusher goroutine runs; set while queued is not empty
 	err     error   // the first write error; every later write fails with it
 
 	// try* are the arguments and results of tryFn, bound once so that a

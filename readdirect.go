@@ -268,7 +268,7 @@ func (c *Conn) decode(in *input, stopCh <-chan struct{}, p []byte) (direct int, 
 			}
 			in.consume(h.size)
 			in.payloadLeft, in.masked, in.maskKey = h.payload, h.masked, h.key
-			in.lastHead, in.lastPayload = h.size, h.payload
+			in.lastHead, in.lastPayload = int32(h.size), h.payload
 			if h.payload == 0 {
 				if c.halfClose {
 					c.recv.closeRead() // the peer's end-of-stream marker

@@ -36,9 +36,9 @@ func (c *Conn) maySplit(in *input, p []byte) bool {
 // frame's decoding begins and p's bytes are its payload (direct counts
 // them); otherwise they are added to the inbox.
 func (c *Conn) readSplit(in *input, who driver, stop func() (time.Time, bool), p []byte) (direct int, got bool, err error) {
-	head := in.lastHead
+	head := int(in.lastHead)
 	p = p[:min(int64(len(p)), in.lastPayload, int64(splitInboxSize-head))]
-	in.trySplit = head
+	in.trySplit = in.lastHead
 	n, err := in.waitRead(p, who, stop)
 	if n == 0 {
 		return 0, false, err // what was read, if anything, is in the inbox
