@@ -20,6 +20,12 @@
 // net/http does), so each transport pays for exactly one server
 // goroutine per connection, as a real server does.
 //
+// BenchmarkBulkFloor is not a transport: it measures 32 KiB WebSocket
+// frames over raw TCP with no library at all, the least a byte stream over
+// WebSocket frames costs, to read BenchmarkBulk's ratios against. run.sh's
+// table leaves it out (it has no raw-tcp row); run it alternating with
+// Bulk's raw-tcp and wsstream rows.
+//
 // Run the comparison with run.sh, which prints the medians of five runs
 // and their ratios to raw-tcp; `go test ./...` without -bench runs only
 // the unit tests of the adapters and of the harness.
