@@ -4,9 +4,14 @@ package wsstream
 
 import (
 	"bytes"
+	"errors"
 	"math/rand/v2"
+	"net"
+	"os"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // TestSplitReadTakesAMessageInOneRead: once a Read has decoded a large
@@ -175,4 +180,87 @@ func firstDiff(a, b []byte) int {
 		}
 	}
 	return min(len(a), len(b))
+}
+
+// TestSplitReadWaitEndsLikeAnyRead: a Read that waits for the socket in a
+// split read (the frame before was large) ends as any waiting Read does:
+// at its deadline with a timeout, leaving the Conn usable; with the data
+// when it comes; and at Close, promptly.
+func TestSplitReadWaitEndsLikeAnyRead(t *testing.T) {
+	for _, side := range hostileSides {
+		t.Run(side, func(t *testing.T) {
+			p, c := newRawPeer(t, side, Options{})
+			buf := make([]byte, 64<<10)
+			large := func() []byte {
+				payload := make([]byte, 20000)
+				fillPattern(payload, 9, 0)
+				return payload
+			}
+			readAll := func(want []byte) {
+				t.Helper()
+				c.SetReadDeadline(time.Now().Add(testTimeout))
+				got := 0
+				for got < len(want) {
+					n, err := c.Read(buf[got:len(want)])
+					if err != nil {
+						t.Fatalf("Read after %d of %d bytes: %v", got, len(want), err)
+					}
+					got += n
+				}
+				if !bytes.Equal(buf[:got], want) {
+					t.Fatal("wrong bytes")
+				}
+				c.SetReadDeadline(time.Time{})
+			}
+			p.send(t, p.frame(true, 0, opBinary, large()))
+			readAll(large()) // the next Read at a frame's start is a split read
+
+			c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+			start := time.Now()
+			_, err := c.Read(buf)
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("split read past its deadline: %v, want a timeout", err)
+			}
+			if waited := time.Since(start); waited > testTimeout/2 {
+				t.Fatalf("split read returned %v after its deadline", waited)
+			}
+			c.SetReadDeadline(time.Time{})
+
+			type result struct {
+				n   int
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				n, err := c.Read(buf)
+				if err == nil && !bytes.Equal(buf[:n], large()[:n]) {
+					err = errors.New("wrong bytes")
+				}
+				done <- result{n, err}
+			}()
+			waitReadLoop(t, c, false) // the Read waits for the socket
+			p.send(t, p.frame(true, 0, opBinary, large()))
+			r := recv(t, done)
+			if r.err != nil {
+				t.Fatalf("split read after a timed-out one: %v", r.err)
+			}
+			readAll(large()[r.n:])
+
+			go func() { _, err := c.Read(buf); done <- result{0, err} }()
+			waitReadLoop(t, c, false)
+			closed := make(chan error, 1)
+			go func() { closed <- c.Close() }()
+			if code, reason := p.closeStatus(t); code != websocket.StatusNormalClosure {
+				t.Fatalf("raw peer: close frame %d %q; want 1000", code, reason)
+			}
+			p.send(t, p.frame(true, 0, opClose, closePayload(1000, "")))
+			p.hangUpAsServer()
+			if r := recv(t, done); !errors.Is(r.err, net.ErrClosed) {
+				t.Fatalf("a split read waiting at Close: %v; want net.ErrClosed", r.err)
+			}
+			if err := recv(t, closed); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+		})
+	}
 }
