@@ -5,6 +5,7 @@ package wsstream
 import (
 	"bytes"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -118,57 +119,109 @@ func TestSplitReadTakesAMessageInOneRead(t *testing.T) {
 // cut at random places, read with buffers of random sizes, arrive whole
 // and in order, whether each split read's bet wins or loses.
 func TestSplitReadRandomStreams(t *testing.T) {
-	sizes := []int{0, 1, 125, 126, 4095, 4096, 5000, 20000, 65535, 65536, 70000}
-	bufs := []int{100, 4096, 20000, 96 << 10}
 	for _, side := range hostileSides {
 		t.Run(side, func(t *testing.T) {
 			p, c := newRawPeer(t, side, Options{})
 			rng := rand.New(rand.NewPCG(3, uint64(len(side))))
-			var wire, want []byte
-			for range 300 {
-				if rng.IntN(10) == 0 {
-					wire = append(wire, p.frame(true, 0, opPing, []byte("x"))...)
-					continue
-				}
-				size := sizes[rng.IntN(len(sizes))]
-				if rng.IntN(2) == 0 { // runs of alike frames, where the bet wins
-					size = 20000
-				}
-				payload := randBytes(rng, size)
-				wire = append(wire, p.frame(true, 0, opBinary, payload)...)
-				want = append(want, payload...)
-			}
-			sent := make(chan error, 1)
-			go func() {
-				rest := wire
-				for len(rest) > 0 {
-					k := min(len(rest), 1+rng.IntN(40000))
-					p.conn.SetWriteDeadline(time.Now().Add(testTimeout))
-					if _, err := p.conn.Write(rest[:k]); err != nil {
-						sent <- err
-						return
-					}
-					rest = rest[k:]
-				}
-				sent <- nil
-			}()
-			got := make([]byte, 0, len(want))
-			buf := make([]byte, 96<<10)
-			c.SetReadDeadline(time.Now().Add(testTimeout))
-			for i := 0; len(got) < len(want); i++ {
-				n, err := c.Read(buf[:bufs[i%len(bufs)]])
-				if err != nil {
-					t.Fatalf("Read after %d of %d bytes: %v", len(got), len(want), err)
-				}
-				got = append(got, buf[:n]...)
-			}
-			if err := recv(t, sent); err != nil {
-				t.Fatalf("raw peer: write: %v", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Fatalf("%d bytes: wrong from byte %d on", len(want), firstDiff(got, want))
-			}
+			checkSplitStream(t, p, c, func(n int) int { return rng.IntN(n) }, 300)
 		})
+	}
+}
+
+// FuzzSplitRead is TestSplitReadRandomStreams with the fuzzer's bytes for
+// the frames' sizes, the pings, the cuts between writes and the Reads'
+// buffer sizes (once they run out, the largest of each), a frame for
+// every byte, up to 60.
+func FuzzSplitRead(f *testing.F) {
+	f.Add(false, []byte{1, 5, 5, 5, 0, 9, 3, 7, 7, 2})
+	f.Add(true, []byte{7, 7, 7, 10, 10, 4, 0, 0, 6, 5, 9, 1})
+	f.Fuzz(func(t *testing.T, server bool, choices []byte) {
+		side := hostileSides[btoi(server)]
+		p, c := newRawPeer(t, side, fuzzOptions)
+		// The raw peer drops what the Conn sends (pongs, its close
+		// frame), so that the Conn never waits for it.
+		drained := make(chan struct{})
+		go func() {
+			defer close(drained)
+			io.Copy(io.Discard, p.conn)
+		}()
+		next := func(n int) int {
+			if len(choices) == 0 {
+				return n - 1 // the largest frames, writes and buffers: fast
+			}
+			k := int(choices[0]) % n
+			choices = choices[1:]
+			return k
+		}
+		checkSplitStream(t, p, c, next, min(len(choices), 20))
+		c.Close()
+		p.conn.(*net.TCPConn).SetLinger(0) // no TIME_WAIT: a run makes many connections
+		p.conn.Close()
+		recv(t, drained)
+	})
+}
+
+// checkSplitStream sends frames frames from raw peer p to c, each chosen
+// with choose(n), which returns a number below n, and checks that c's
+// Reads return their payloads whole and in order.
+func checkSplitStream(t *testing.T, p *rawPeer, c *Conn, choose func(n int) int, frames int) {
+	t.Helper()
+	sizes := []int{0, 1, 125, 126, 4095, 4096, 5000, 20000, 65535, 65536, 70000}
+	bufs := []int{100, 4096, 20000, 96 << 10}
+	var wire, want []byte
+	seed := uint32(frames)
+	for range frames {
+		if choose(10) == 0 {
+			wire = append(wire, p.frame(true, 0, opPing, []byte("x"))...)
+			continue
+		}
+		size := sizes[choose(len(sizes))]
+		if choose(2) == 0 { // runs of alike frames, where the bet wins
+			size = 20000
+		}
+		payload := make([]byte, size)
+		fillPattern(payload, seed, int64(len(want)))
+		wire = append(wire, p.frame(true, 0, opBinary, payload)...)
+		want = append(want, payload...)
+	}
+	cuts := make([]int, 0, 16)
+	for rest := len(wire); rest > 0; {
+		k := min(rest, 1+choose(40000))
+		cuts = append(cuts, k)
+		rest -= k
+	}
+	reads := make([]int, 32)
+	for i := range reads {
+		reads[i] = bufs[choose(len(bufs))]
+	}
+	sent := make(chan error, 1)
+	go func() {
+		rest := wire
+		for _, k := range cuts {
+			p.conn.SetWriteDeadline(time.Now().Add(testTimeout))
+			if _, err := p.conn.Write(rest[:k]); err != nil {
+				sent <- err
+				return
+			}
+			rest = rest[k:]
+		}
+		sent <- nil
+	}()
+	got := make([]byte, 0, len(want))
+	buf := make([]byte, 96<<10)
+	c.SetReadDeadline(time.Now().Add(testTimeout))
+	for i := 0; len(got) < len(want); i++ {
+		n, err := c.Read(buf[:reads[i%len(reads)]])
+		if err != nil {
+			t.Fatalf("Read after %d of %d bytes: %v", len(got), len(want), err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if err := recv(t, sent); err != nil {
+		t.Fatalf("raw peer: write: %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%d bytes: wrong from byte %d on", len(want), firstDiff(got, want))
 	}
 }
 
