@@ -22,8 +22,9 @@ import "time"
 const splitFrom = 4 << 10
 
 // maySplit reports whether a Read's buffer p may take a split read: the
-// system has readv, the frame before had a large payload, and p takes
-// one as large. The inbox is empty and the decoder at a frame's start.
+// system has readv, the frame before had a payload of splitFrom bytes or
+// more, and p takes at least as many. The inbox is empty and the decoder
+// at a frame's start.
 func (c *Conn) maySplit(in *input, p []byte) bool {
 	return rawReadvSupported && in.lastPayload >= splitFrom && len(p) >= splitFrom &&
 		in.payloadLeft == 0 && in.frameLeft == 0
@@ -47,6 +48,7 @@ func (c *Conn) readSplit(in *input, who driver, stop func() (time.Time, bool), p
 	if ok && h.size == head && h.payload >= int64(n) && c.decodable(in, h) {
 		in.consume(head)
 		in.payloadLeft, in.masked, in.maskKey = h.payload, h.masked, h.key
+		in.lastPayload = h.payload // a longer payload with a header as long
 		c.payloadInto(in, p[:n])
 		return n, false, err
 	}
