@@ -183,10 +183,11 @@ func (o *output) handedLocked(h, p []byte, n int, err error) error {
 // without blocking, and returns how many bytes it took. o.mu must be held.
 func (o *output) tryWriteLocked(h, p []byte) (int, error) {
 	o.tryHead, o.tryBuf, o.tryN, o.tryErr = h, p, 0, nil
-	if err := o.raw.Write(o.tryFn); err != nil {
+	err := o.raw.Write(o.tryFn)
+	o.tryHead, o.tryBuf = nil, nil // p may be a Write's buffer: keep none
+	if err != nil {
 		return 0, err
 	}
-	o.tryHead, o.tryBuf = nil, nil
 	return o.tryN, o.tryErr
 }
 
