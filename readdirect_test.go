@@ -172,11 +172,7 @@ func TestPingAnsweredAfterReadsStop(t *testing.T) {
 				t.Fatal(err)
 			}
 			p.send(t, p.frame(true, 0, opPing, []byte("after")))
-			p.conn.SetReadDeadline(time.Now().Add(testTimeout))
-			f, err := readWireFrame(p.br)
-			if err != nil || f.op != opPong || string(f.payload) != "after" {
-				t.Fatalf("raw peer: %+v, %v; want the pong", f, err)
-			}
+			p.expectPong(t, "after")
 		})
 	}
 }

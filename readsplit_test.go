@@ -11,8 +11,6 @@ import (
 	"os"
 	"testing"
 	"time"
-
-	"github.com/coder/websocket"
 )
 
 // TestSplitReadTakesAMessageInOneRead: once a Read has decoded a large
@@ -105,11 +103,7 @@ func TestSplitReadTakesAMessageInOneRead(t *testing.T) {
 			add(9000)
 			add(size)
 			flush("shorter payloads, an empty frame")
-			p.conn.SetReadDeadline(time.Now().Add(testTimeout))
-			f, err := readWireFrame(p.br)
-			if err != nil || f.op != opPong || string(f.payload) != "split" {
-				t.Fatalf("after a ping among split reads: frame %+v, %v; want its pong", f, err)
-			}
+			p.expectPong(t, "split") // the ping among split reads
 		})
 	}
 }
@@ -301,18 +295,11 @@ func TestSplitReadWaitEndsLikeAnyRead(t *testing.T) {
 
 			go func() { _, err := c.Read(buf); done <- result{0, err} }()
 			waitReadLoop(t, c, false)
-			closed := make(chan error, 1)
-			go func() { closed <- c.Close() }()
-			if code, reason := p.closeStatus(t); code != websocket.StatusNormalClosure {
-				t.Fatalf("raw peer: close frame %d %q; want 1000", code, reason)
+			if err := p.closeLocally(t, c); err != nil {
+				t.Fatalf("Close: %v", err)
 			}
-			p.send(t, p.frame(true, 0, opClose, closePayload(1000, "")))
-			p.hangUpAsServer()
 			if r := recv(t, done); !errors.Is(r.err, net.ErrClosed) {
 				t.Fatalf("a split read waiting at Close: %v; want net.ErrClosed", r.err)
-			}
-			if err := recv(t, closed); err != nil {
-				t.Fatalf("Close: %v", err)
 			}
 		})
 	}

@@ -62,6 +62,32 @@ func waitReadLoop(t *testing.T, c *Conn, runs bool) {
 	}
 }
 
+// expectPong reads the raw peer's next frame, failing the test unless it
+// is a pong carrying payload.
+func (p *rawPeer) expectPong(t *testing.T, payload string) {
+	t.Helper()
+	p.conn.SetReadDeadline(time.Now().Add(testTimeout))
+	f, err := readWireFrame(p.br)
+	if err != nil || f.op != opPong || string(f.payload) != payload {
+		t.Fatalf("raw peer: read op %d %q, %v; want the pong %q", f.op, f.payload, err, payload)
+	}
+}
+
+// closeLocally closes c and plays the raw peer's part of the handshake:
+// it expects the Conn's close frame with 1000, answers it, and hangs up
+// as a server must. It returns what Close returned.
+func (p *rawPeer) closeLocally(t *testing.T, c *Conn) error {
+	t.Helper()
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close() }()
+	if code, reason := p.closeStatus(t); code != websocket.StatusNormalClosure {
+		t.Fatalf("raw peer: close frame %d %q; want 1000", code, reason)
+	}
+	p.send(t, p.frame(true, 0, opClose, closePayload(1000, "")))
+	p.hangUpAsServer()
+	return recv(t, closed)
+}
+
 // hangUpAsServer closes the TCP connection after the close handshake when
 // the raw peer is the server, as RFC 6455 section 7.1.1 asks of it (a
 // client waits for it).
@@ -111,11 +137,7 @@ func TestReadLoopRestsWhileAReadWaits(t *testing.T) {
 				// A ping while the read loop rests is answered.
 				waitReadLoop(t, c, false)
 				p.send(t, p.frame(true, 0, opPing, []byte("are you there")))
-				p.conn.SetReadDeadline(time.Now().Add(testTimeout))
-				f, err := readWireFrame(p.br)
-				if err != nil || f.op != opPong || string(f.payload) != "are you there" {
-					t.Fatalf("raw peer: after a ping, read op %d %q, %v; want the pong", f.op, f.payload, err)
-				}
+				p.expectPong(t, "are you there")
 				// The read loop reads the next message through
 				// coder/websocket (which read the ping), then rests again.
 				p.send(t, p.frame(true, 0, opBinary, []byte("two")))
@@ -124,14 +146,7 @@ func TestReadLoopRestsWhileAReadWaits(t *testing.T) {
 
 				switch end {
 				case "local Close":
-					closed := make(chan error, 1)
-					go func() { closed <- c.Close() }()
-					if code, reason := p.closeStatus(t); code != websocket.StatusNormalClosure {
-						t.Fatalf("raw peer: close frame %d %q; want 1000", code, reason)
-					}
-					p.send(t, p.frame(true, 0, opClose, closePayload(1000, "")))
-					p.hangUpAsServer()
-					if err := recv(t, closed); err != nil {
+					if err := p.closeLocally(t, c); err != nil {
 						t.Fatalf("Close: %v", err)
 					}
 					if r := recv(t, results); !errors.Is(r.err, net.ErrClosed) {
@@ -182,10 +197,7 @@ func TestReadLoopComesBackWhenReadsStop(t *testing.T) {
 	}
 	waitReadLoop(t, c, true) // nobody reads: the idle timer wakes it
 	p.send(t, p.frame(true, 0, opPing, []byte("still there")))
-	p.conn.SetReadDeadline(time.Now().Add(testTimeout))
-	if f, err := readWireFrame(p.br); err != nil || f.op != opPong {
-		t.Fatalf("raw peer: after a ping, read op %d, %v; want a pong", f.op, err)
-	}
+	p.expectPong(t, "still there")
 }
 
 // TestReadLoopWaitsOnAFreshGoroutine: once the read loop has read (its
