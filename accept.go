@@ -74,7 +74,7 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*Conn,
 			return
 		}
 		h.c = newConnOver(ws, hw.t, so)
-		h.c.req = upgradeRequest(r)
+		h.c.req = r
 		h.c.start()
 		c = h.c
 	})
@@ -186,13 +186,4 @@ func (h *hooks) onPong(ctx context.Context, p []byte) {
 	if h.pong != nil {
 		h.pong(ctx, p)
 	}
-}
-
-// upgradeRequest returns what Request keeps of r: a copy that holds
-// neither its body nor its cancellation.
-func upgradeRequest(r *http.Request) *http.Request {
-	rc := r.Clone(context.WithoutCancel(r.Context()))
-	rc.Body = http.NoBody
-	rc.GetBody = nil
-	return rc
 }

@@ -62,7 +62,8 @@ type Conn struct {
 	laddr, raddr net.Addr
 	// halfClose is set when both ends agreed on the half-close extension.
 	halfClose bool
-	// req is the upgrade request, for Conns made by Accept; nil otherwise.
+	// req is the request Accept was given (not a copy: see Request), for
+	// Conns made by Accept; nil otherwise.
 	req *http.Request
 
 	readDeadline  deadline
