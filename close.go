@@ -49,7 +49,7 @@ func (c *Conn) CloseWithStatus(code websocket.StatusCode, reason string) error {
 		return fmt.Errorf("wsstream: close reason of %d bytes, at most %d fit in a close frame", len(reason), maxCloseReason)
 	}
 	if !c.beginClose() {
-		<-c.doneCh
+		<-c.finished.wait()
 		return nil
 	}
 	c.interruptRead()
@@ -62,7 +62,7 @@ func (c *Conn) CloseWithStatus(code websocket.StatusCode, reason string) error {
 	} else {
 		c.abort()
 	}
-	<-c.end.doneCh
+	<-c.end.wait()
 	if err != nil {
 		c.publish(ErrorEvent{Err: err})
 	}
@@ -91,11 +91,11 @@ func (c *Conn) CloseNow() error {
 	c.interruptRead()
 	c.abort()
 	if !first {
-		<-c.doneCh
+		<-c.finished.wait()
 		return nil
 	}
 	c.recv.discard()
-	<-c.end.doneCh
+	<-c.end.wait()
 	c.finish(ClosedEvent{Initiator: InitiatorLocal, Code: websocket.StatusAbnormalClosure})
 	return nil
 }
@@ -109,7 +109,7 @@ func (c *Conn) beginClose() bool {
 		return false
 	}
 	c.state = stateClosing
-	close(c.closingCh)
+	c.closing.set()
 	c.stateMu.Unlock()
 	c.wakeResting() // to finish the frame, then coder/websocket's turn
 	return true
@@ -128,7 +128,7 @@ func (c *Conn) flush(deadline time.Time) error {
 	if !c.send.waitExit(timer.C) || (c.tr != nil && !c.tr.out.waitIdle(timer.C)) {
 		return fmt.Errorf("%w: written data was not sent before the close timeout", ErrCloseTimeout)
 	}
-	if isClosed(c.abortedCh) {
+	if c.aborted.isSet() {
 		return errDropped
 	}
 	if c.send.hasFailed() && !c.end.done() {
@@ -172,13 +172,13 @@ func (c *Conn) closeWebSocket(code websocket.StatusCode, reason string, deadline
 	case errors.Is(err, net.ErrClosed):
 		// The WebSocket was already closed. If the peer closed it, the
 		// handshake took place; otherwise reading failed and says why.
-		<-c.end.doneCh
+		<-c.end.wait()
 		switch {
 		case c.end.peer != nil:
 			return nil
 		case c.end.cause != nil:
 			return c.end.cause
-		case isClosed(c.abortedCh):
+		case c.aborted.isSet():
 			return errDropped
 		}
 		return nil
@@ -191,7 +191,7 @@ func (c *Conn) closeWebSocket(code websocket.StatusCode, reason string, deadline
 // writes of the WebSocket fail at once.
 func (c *Conn) abort() {
 	c.abortOnce.Do(func() {
-		close(c.abortedCh)
+		c.aborted.set()
 		c.wakeResting() // to end
 		if c.tr != nil {
 			c.tr.abort()
@@ -225,5 +225,5 @@ func (c *Conn) finish(ev ClosedEvent) {
 		c.cancel()
 	}
 	c.events.Close(ev)
-	close(c.doneCh)
+	c.finished.set()
 }

@@ -87,15 +87,15 @@ type Conn struct {
 
 	stateMu sync.Mutex // guards state
 	state   connState
-	// closingCh is closed when a local Close or CloseNow begins. Read and
+	// closing is set when a local Close or CloseNow begins. Read and
 	// Write fail with net.ErrClosed from then on.
-	closingCh chan struct{}
-	// abortedCh is closed by abort, once.
-	abortedCh chan struct{}
+	closing latch
+	// aborted is set by abort, once.
+	aborted   latch
 	abortOnce sync.Once
-	// doneCh is closed when the Conn has finished: the WebSocket is
+	// finished is set when the Conn has finished: the WebSocket is
 	// closed and every goroutine of the Conn has exited.
-	doneCh chan struct{}
+	finished latch
 
 	// Keepalive. kaTimer runs keepalive every KeepaliveInterval.
 	kaMu      sync.Mutex // guards kaTimer and kaStopped
@@ -153,9 +153,6 @@ func newConn(ws messageConn, tr *transport, o Options, ctx context.Context, canc
 		end:           newEnding(),
 		events:        registry.New(cloneEvent),
 		writeCallCh:   make(chan struct{}, 1),
-		closingCh:     make(chan struct{}),
-		abortedCh:     make(chan struct{}),
-		doneCh:        make(chan struct{}),
 	}
 }
 

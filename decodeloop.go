@@ -62,7 +62,7 @@ func (c *Conn) coderTurn(in *input) {
 func (c *Conn) rest(in *input) bool {
 	in.restMu.Lock()
 	defer in.restMu.Unlock()
-	if in.coderTurn.Load() || isClosed(c.closingCh) || isClosed(c.abortedCh) || loopMayRead(in) {
+	if in.coderTurn.Load() || c.closing.isSet() || c.aborted.isSet() || loopMayRead(in) {
 		return false
 	}
 	in.resting = true
@@ -113,13 +113,13 @@ func (c *Conn) decodeTurn() error {
 		return nil
 	}
 	stop := func() (time.Time, bool) {
-		if isClosed(c.closingCh) {
+		if c.closing.isSet() {
 			return time.Time{}, in.payloadLeft == 0
 		}
 		return time.Time{}, in.readers.Load() > 0 || in.coderTurn.Load()
 	}
 	for {
-		urgent := in.coderTurn.Load() || isClosed(c.closingCh)
+		urgent := in.coderTurn.Load() || c.closing.isSet()
 		if !urgent && !loopMayRead(in) && c.rest(in) {
 			return errResting
 		}
@@ -150,7 +150,7 @@ func (c *Conn) loopTakeToken(in *input, urgent bool) (bool, error) {
 	select {
 	case in.tokenCh <- struct{}{}:
 		return true, nil
-	case <-c.abortedCh:
+	case <-c.aborted.made():
 		return false, errAborted
 	default:
 	}
@@ -160,7 +160,7 @@ func (c *Conn) loopTakeToken(in *input, urgent bool) (bool, error) {
 	select {
 	case in.tokenCh <- struct{}{}:
 		return true, nil
-	case <-c.abortedCh:
+	case <-c.aborted.wait():
 		return false, errAborted
 	}
 }
@@ -174,19 +174,19 @@ func (c *Conn) loopDecode(in *input, stop func() (time.Time, bool)) error {
 			// loop waited for the token: a wait would stop at once.
 			return nil
 		}
-		_, got, turn := c.decode(in, c.abortedCh, nil)
+		_, got, turn := c.decode(in, &c.aborted, nil)
 		if got {
 			in.loopFresh = false // its stack has grown decoding
 		}
-		if turn || isClosed(c.closingCh) && in.payloadLeft == 0 {
+		if turn || c.closing.isSet() && in.payloadLeft == 0 {
 			in.coderTurn.Store(true)
 			return nil
 		}
-		if isClosed(c.abortedCh) {
+		if c.aborted.isSet() {
 			return errAborted
 		}
 		in.tryNoWait = !in.loopFresh
-		_, _, err := c.readSocket(in, driverLoop, c.abortedCh, stop, nil)
+		_, _, err := c.readSocket(in, driverLoop, &c.aborted, stop, nil)
 		in.tryNoWait = false
 		if err == errWouldWait {
 			// Nothing to read, and this goroutine's stack has grown
@@ -198,7 +198,7 @@ func (c *Conn) loopDecode(in *input, stop func() (time.Time, bool)) error {
 		}
 		if err != nil {
 			if err == errKicked {
-				if in.readers.Load() > 0 && !isClosed(c.closingCh) {
+				if in.readers.Load() > 0 && !c.closing.isSet() {
 					return nil
 				}
 				continue
@@ -231,7 +231,7 @@ func (c *Conn) endDirect() {
 // would; until it does, the read loop decodes.
 func (c *Conn) coderMessageDone() {
 	in := c.direct()
-	if in == nil || isClosed(c.closingCh) {
+	if in == nil || c.closing.isSet() {
 		return
 	}
 	in.acquire()

@@ -11,20 +11,20 @@ import (
 )
 
 // ending is the one record of why a Conn ended, in the manner of
-// net/http's persistConn: written once, then published by closing doneCh.
-// After doneCh is closed its fields never change and anyone may read them
-// without a lock. Read's, Write's, Ping's and the events' errors are all
+// net/http's persistConn: written once, then published by setting
+// published, a latch. After that its fields never change and anyone may
+// read them without a lock. Read's, Write's, Ping's and the events' errors are all
 // derived from it, so they always agree.
 type ending struct {
-	mu sync.Mutex // guards failure and peer until doneCh is closed
+	mu sync.Mutex // guards failure and peer until the record is published
 	// failure is why the Conn dropped the connection itself (keepalive,
 	// a failed write), if it did; the first one counts.
 	failure error
 	// peer is the peer's close frame, once seen.
 	peer *websocket.CloseError
 
-	// doneCh is closed when the fields below are set.
-	doneCh chan struct{}
+	// published is set when the fields below are.
+	published latch
 
 	// readErr is what Read returns once the buffered bytes are read:
 	// io.EOF, net.ErrClosed, or cause.
@@ -35,12 +35,13 @@ type ending struct {
 	cause error
 }
 
-func newEnding() *ending {
-	return &ending{doneCh: make(chan struct{})}
-}
+func newEnding() *ending { return new(ending) }
 
 // done reports whether the record is published.
-func (e *ending) done() bool { return isClosed(e.doneCh) }
+func (e *ending) done() bool { return e.published.isSet() }
+
+// wait returns a channel closed once the record is published.
+func (e *ending) wait() <-chan struct{} { return e.published.wait() }
 
 // fail notes that the Conn is dropping the connection because of err,
 // unless a failure was noted before. It takes effect when the record is
@@ -101,7 +102,7 @@ func (e *ending) publish(err error, local bool) {
 		e.cause = connectionLostError(err)
 		e.readErr = e.cause
 	}
-	close(e.doneCh)
+	e.published.set()
 }
 
 // writeErr is what Write and Ping return once the record is published.

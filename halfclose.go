@@ -46,9 +46,9 @@ func (c *Conn) CloseWrite() error {
 	// Wait for a Write in progress, so that its bytes go first.
 	select {
 	case c.writeCallCh <- struct{}{}:
-	case <-c.closingCh:
+	case <-c.closing.wait():
 		return c.writeStop()
-	case <-c.end.doneCh:
+	case <-c.end.wait():
 		return c.writeStop()
 	}
 	defer func() { <-c.writeCallCh }()

@@ -264,7 +264,7 @@ func TestCloseNowDropsAtOnce(t *testing.T) {
 				// its flush: the peer does not read, so bytes wait for the
 				// socket, with the writer or, handed on, in the transport's
 				// output (the writer may have exited by then).
-				recv(t, c.closingCh)
+				recv(t, c.closing.wait())
 				if !c.send.isRunning() && !c.tr.out.busy() {
 					t.Fatal("nothing waits for the socket: Close is not held in its flush")
 				}
@@ -289,7 +289,7 @@ func TestCloseNowDropsAtOnce(t *testing.T) {
 			if _, err := c.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
 				t.Errorf("Write after CloseNow: %v, want net.ErrClosed", err)
 			}
-			if !isClosed(c.doneCh) {
+			if !c.finished.isSet() {
 				t.Error("CloseNow returned before the Conn finished")
 			}
 		})

@@ -74,8 +74,8 @@ func (c *Conn) Ping(ctx context.Context) (time.Duration, error) {
 		}
 		// The WebSocket closed: the read loop publishes why.
 		select {
-		case <-c.end.doneCh:
-		case <-c.closingCh:
+		case <-c.end.wait():
+		case <-c.closing.wait():
 		case <-ctx.Done():
 			return 0, fmt.Errorf("wsstream: ping: %w", ctx.Err())
 		}
@@ -85,9 +85,9 @@ func (c *Conn) Ping(ctx context.Context) (time.Duration, error) {
 			return 0, err
 		}
 		return 0, fmt.Errorf("wsstream: ping: %w", ctx.Err())
-	case <-c.end.doneCh:
+	case <-c.end.wait():
 		return 0, c.pingStop()
-	case <-c.closingCh:
+	case <-c.closing.wait():
 		return 0, net.ErrClosed
 	}
 }
@@ -95,7 +95,7 @@ func (c *Conn) Ping(ctx context.Context) (time.Duration, error) {
 // pingStop says why a ping cannot be sent, or returns nil.
 func (c *Conn) pingStop() error {
 	switch {
-	case isClosed(c.closingCh):
+	case c.closing.isSet():
 		return net.ErrClosed
 	case c.end.done():
 		return c.end.writeErr()
@@ -152,9 +152,9 @@ func (c *Conn) keepalivePing() bool {
 		// available (in a browser): either way keepalive stops, and the
 		// Conn is left as it is.
 		return p.err == nil
-	case <-c.end.doneCh:
+	case <-c.end.wait():
 		return false
-	case <-c.closingCh:
+	case <-c.closing.wait():
 		return false
 	case <-t.C:
 	}
@@ -163,7 +163,7 @@ func (c *Conn) keepalivePing() bool {
 	if c.sending() || c.lastReceived().After(sent) {
 		return true
 	}
-	if isClosed(c.closingCh) {
+	if c.closing.isSet() {
 		return false // a local Close is ending the Conn
 	}
 	c.end.fail(fmt.Errorf("%w: no pong within %v", ErrKeepaliveTimeout, c.opts.KeepaliveTimeout))

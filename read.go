@@ -32,7 +32,7 @@ import (
 // Write and the events report the same cause.
 func (c *Conn) Read(p []byte) (int, error) {
 	for {
-		if isClosed(c.closingCh) {
+		if c.closing.isSet() {
 			return 0, net.ErrClosed
 		}
 		if c.readDeadline.passed() {
@@ -89,9 +89,9 @@ func (c *Conn) noteRead() {
 func (c *Conn) waitReadable() {
 	select {
 	case <-c.recv.readableCh:
-	case <-c.end.doneCh:
+	case <-c.end.wait():
 	case <-c.readDeadline.wait():
-	case <-c.closingCh:
+	case <-c.closing.wait():
 	}
 }
 
@@ -184,7 +184,7 @@ func (c *Conn) readMessages() error {
 		total := 0
 		afterEOF := c.halfClose && c.recv.atEOF()
 		for {
-			region := c.recv.reserve(c.abortedCh)
+			region := c.recv.reserve(&c.aborted)
 			if region == nil {
 				return errAborted
 			}

@@ -28,7 +28,8 @@ const (
 	readIdleMax = 80 * time.Millisecond
 )
 
-// closedCh is a closed channel: reserve with it does not wait.
+// closedCh is a closed channel, the one a latch set before anyone waited
+// holds.
 var closedCh = func() chan struct{} { ch := make(chan struct{}); close(ch); return ch }()
 
 // when returns the deadline, zero when none, and whether it has passed
@@ -107,8 +108,8 @@ func (c *Conn) takeSocket(in *input) (again, took bool) {
 		return false, true
 	case <-c.recv.readableCh:
 	case <-c.readDeadline.wait():
-	case <-c.closingCh:
-	case <-c.end.doneCh:
+	case <-c.closing.wait():
+	case <-c.end.wait():
 	}
 	return true, false // the caller takes
 }
@@ -125,13 +126,13 @@ func (c *Conn) readFrames(in *input, p []byte) (int, bool) {
 	// holds the token, can fill it: bytes put in p come in order.
 	stop := func() (time.Time, bool) {
 		at, passed := c.readDeadline.when()
-		return at, passed || in.coderTurn.Load() || isClosed(c.closingCh)
+		return at, passed || in.coderTurn.Load() || c.closing.isSet()
 	}
 	for {
-		if in.coderTurn.Load() || isClosed(c.closingCh) {
+		if in.coderTurn.Load() || c.closing.isSet() {
 			return 0, !in.coderTurn.Load()
 		}
-		n, got, turn := c.decode(in, closedCh, p)
+		n, got, turn := c.decode(in, nil, p)
 		if n > 0 {
 			return n, false
 		}
@@ -142,7 +143,7 @@ func (c *Conn) readFrames(in *input, p []byte) (int, bool) {
 			c.coderTurn(in)
 			return 0, false
 		}
-		n, got, err := c.readSocket(in, driverRead, closedCh, stop, p)
+		n, got, err := c.readSocket(in, driverRead, nil, stop, p)
 		switch {
 		case n > 0:
 			if err != nil && err != errKicked {
@@ -196,9 +197,10 @@ func (c *Conn) readDone(in *input) {
 // frame's payload, straight into p (direct counts those bytes) when p,
 // a Read's buffer, takes the rest of the payload or as much as the inbox
 // would, and otherwise into the receive buffer (got reports that it did
-// so); into the inbox at a frame's start, or split between the inbox and
-// p (readSplit).
-func (c *Conn) readSocket(in *input, who driver, stopCh <-chan struct{}, stop func() (time.Time, bool), p []byte) (direct int, got bool, err error) {
+// so, waiting for room there until quit is set, or not at all when quit
+// is nil); into the inbox at a frame's start, or split between the inbox
+// and p (readSplit).
+func (c *Conn) readSocket(in *input, who driver, quit *latch, stop func() (time.Time, bool), p []byte) (direct int, got bool, err error) {
 	if in.payloadLeft > 0 && in.n == 0 {
 		if int64(len(p)) >= in.payloadLeft || len(p) >= inboxSize {
 			p = p[:min(int64(len(p)), in.payloadLeft)]
@@ -206,7 +208,7 @@ func (c *Conn) readSocket(in *input, who driver, stopCh <-chan struct{}, stop fu
 			c.payloadInto(in, p[:n])
 			return n, false, err
 		}
-		region := c.recv.reserve(stopCh)
+		region := c.recv.reserve(quit)
 		if region == nil {
 			return 0, true, nil // as in decode
 		}
@@ -246,11 +248,12 @@ func (c *Conn) payloadInto(in *input, p []byte) {
 // decode moves the payload of whole binary frames at the head of the
 // inbox into p, a Read's buffer, while it has room (direct counts those
 // bytes), and otherwise into the receive buffer, as far as it has room
-// (waiting for it until stopCh is closed); the read loop passes no p. It
+// (waiting for it until stop is set, not at all when stop is nil); the
+// read loop passes no p. It
 // reports whether there may be something to take (bytes or the end of the
 // stream were made readable, or the buffer is full), and whether the next
 // frame is coder/websocket's to read.
-func (c *Conn) decode(in *input, stopCh <-chan struct{}, p []byte) (direct int, got, turn bool) {
+func (c *Conn) decode(in *input, stop *latch, p []byte) (direct int, got, turn bool) {
 	for {
 		if in.payloadLeft == 0 {
 			if in.frameLeft > 0 {
@@ -287,7 +290,7 @@ func (c *Conn) decode(in *input, stopCh <-chan struct{}, p []byte) (direct int, 
 		if p != nil {
 			return direct, got, false // p is full; the rest waits in the inbox
 		}
-		region := c.recv.reserve(stopCh)
+		region := c.recv.reserve(stop)
 		if region == nil {
 			// A Read finds the receive buffer full (there is
 			// something to take); the read loop, that it is aborted.
@@ -314,7 +317,7 @@ func (c *Conn) takePayload(in *input, dst []byte) int {
 // and Close has not begun.
 func (c *Conn) decodable(in *input, h frameHead) bool {
 	return h.fin && h.rsv == 0 && h.opcode == opcodeBinary && h.masked != in.client &&
-		h.payload >= 0 && !(c.halfClose && c.recv.atEOF()) && !isClosed(c.closingCh)
+		h.payload >= 0 && !(c.halfClose && c.recv.atEOF()) && !c.closing.isSet()
 }
 
 // interruptRead makes a wait for the socket look again at its conditions:

@@ -354,7 +354,7 @@ func unstartedConn(t *testing.T, o Options) (*Conn, net.Conn) {
 // what is buffered instead of waiting for the socket.
 func TestReadWithFullBufferDoesNotWait(t *testing.T) {
 	c, _ := unstartedConn(t, Options{ReadBufferSize: 1024})
-	region := c.recv.reserve(closedCh)
+	region := c.recv.reserve(nil)
 	c.recv.commit(len(region))
 	in := c.direct()
 	frame := appendFrame(nil, true, 0, opBinary, &hostileMaskKey, []byte("more"))
@@ -428,7 +428,7 @@ func TestReadAfterCoderTurnWithoutData(t *testing.T) {
 // later, in a benchmark).
 func TestReadTakesWhatArrivedBeforeTheToken(t *testing.T) {
 	c, _ := unstartedConn(t, Options{ReadBufferSize: 1024})
-	region := c.recv.reserve(closedCh)
+	region := c.recv.reserve(nil)
 	copy(region, "echo")
 	c.recv.commit(4)
 	<-c.recv.readableCh // a Read's earlier wake-up took the notification

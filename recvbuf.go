@@ -67,8 +67,9 @@ func (b *recvBuffer) take(p []byte) (n int, more, eof bool) {
 }
 
 // reserve returns the region the read loop reads into next, waiting while
-// the ring is full. It returns nil when stopCh is closed while it waits.
-func (b *recvBuffer) reserve(stopCh <-chan struct{}) []byte {
+// the ring is full. It returns nil when stop is set while it waits, and
+// at once when stop is nil (the caller does not wait).
+func (b *recvBuffer) reserve(stop *latch) []byte {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for {
@@ -92,11 +93,14 @@ func (b *recvBuffer) reserve(stopCh <-chan struct{}) []byte {
 			b.filling = true
 			return b.buf[w:end]
 		}
+		if stop == nil {
+			return nil
+		}
 		ch := b.space.wait()
 		b.mu.Unlock()
 		select {
 		case <-ch:
-		case <-stopCh:
+		case <-stop.wait():
 			b.mu.Lock()
 			return nil
 		}

@@ -65,14 +65,14 @@ func TestRecvBufferWrapsAround(t *testing.T) {
 func TestRecvBufferReserveWaitsForRoom(t *testing.T) {
 	b := newRecvBuffer(4)
 	fill(t, b, []byte{1, 2, 3, 4})
-	stopCh := make(chan struct{})
-	close(stopCh)
-	if region := b.reserve(stopCh); region != nil {
+	stop := new(latch)
+	stop.set()
+	if region := b.reserve(stop); region != nil {
 		t.Fatalf("reserve on a full buffer returned %d bytes; want it to wait, then nil once stopped", len(region))
 	}
 	got := make([]byte, 1)
 	b.take(got)
-	if region := b.reserve(stopCh); len(region) != 1 {
+	if region := b.reserve(stop); len(region) != 1 {
 		t.Fatalf("after taking one byte, reserve returned %d bytes, want 1", len(region))
 	}
 	b.commit(0)

@@ -170,7 +170,7 @@ func TestReadLoopRestsWhileAReadWaits(t *testing.T) {
 					}
 				}
 				select {
-				case <-c.doneCh:
+				case <-c.finished.wait():
 				case <-time.After(testTimeout):
 					t.Fatal("the Conn did not end")
 				}

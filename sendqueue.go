@@ -193,14 +193,14 @@ func (q *sendQueue) failLocked() {
 }
 
 // linger waits up to writerLinger for more data, unless the queue has
-// failed or stopCh is closed. It reports whether there is more to send;
+// failed or stop is set. It reports whether there is more to send;
 // when it reports false it has cleared running, and the writer must exit.
-func (q *sendQueue) linger(stopCh <-chan struct{}) bool {
+func (q *sendQueue) linger(stop *latch) bool {
 	q.mu.Lock()
 	wait := len(q.bufs) == 0 && !q.failed
 	wakeCh := q.wake.wait()
 	q.mu.Unlock()
-	if wait && !isClosed(stopCh) {
+	if wait && !stop.isSet() {
 		if q.lingerTimer == nil {
 			q.lingerTimer = time.NewTimer(writerLinger)
 		} else {
@@ -209,7 +209,7 @@ func (q *sendQueue) linger(stopCh <-chan struct{}) bool {
 		select {
 		case <-wakeCh:
 		case <-q.lingerTimer.C:
-		case <-stopCh:
+		case <-stop.wait():
 		}
 		q.lingerTimer.Stop()
 	}

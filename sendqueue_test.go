@@ -67,8 +67,7 @@ func TestSendQueueLingerExits(t *testing.T) {
 		t.Fatal("push did not ask for a writer")
 	}
 	q.sent(q.pop(), true)
-	stopCh := make(chan struct{})
-	if q.linger(stopCh) {
+	if q.linger(new(latch)) {
 		t.Fatal("linger on an empty queue reported more data")
 	}
 	if q.isRunning() {
@@ -91,7 +90,7 @@ func TestSendQueueLingerSeesLateData(t *testing.T) {
 	if _, start := q.push([]byte{2}); start {
 		t.Fatal("push started a second writer while one lingers")
 	}
-	if !q.linger(make(chan struct{})) {
+	if !q.linger(new(latch)) {
 		t.Fatal("linger missed data queued before it waited")
 	}
 }

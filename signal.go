@@ -65,3 +65,48 @@ func (s *signal) notify() {
 		notify(*p)
 	}
 }
+
+// latch is a channel closed once, to tell every goroutine that something
+// happened for good (a Conn's close began, it was aborted, it finished).
+// The channel is made by the first goroutine that waits on it, or by set:
+// most Conns end without anyone waiting on these, and an idle Conn holds
+// none of them (a channel is 96 bytes, 112 with its size class).
+type latch struct {
+	ch atomic.Pointer[chan struct{}]
+}
+
+// wait returns the channel that is closed once the latch is set, made on
+// the first call. Any goroutine may call it.
+func (l *latch) wait() <-chan struct{} {
+	if p := l.ch.Load(); p != nil {
+		return *p
+	}
+	ch := make(chan struct{})
+	if l.ch.CompareAndSwap(nil, &ch) {
+		return ch
+	}
+	return *l.ch.Load() // another wait, or set, came first
+}
+
+// made returns the channel if wait or set made it, nil otherwise, for a
+// select that does not wait: a latch not made is not set.
+func (l *latch) made() <-chan struct{} {
+	if p := l.ch.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// set closes the channel, or, when nobody has waited, puts a closed one
+// in its place. It must be called once.
+func (l *latch) set() {
+	if !l.ch.CompareAndSwap(nil, &closedCh) {
+		close(*l.ch.Load())
+	}
+}
+
+// isSet reports whether set was called.
+func (l *latch) isSet() bool {
+	p := l.ch.Load()
+	return p != nil && (p == &closedCh || isClosed(*p))
+}

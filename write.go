@@ -44,8 +44,8 @@ func (c *Conn) Write(p []byte) (int, error) {
 				return 0, err
 			}
 			held = true
-		case <-c.closingCh:
-		case <-c.end.doneCh:
+		case <-c.closing.wait():
+		case <-c.end.wait():
 		case <-c.writeDeadline.wait():
 		}
 	}
@@ -80,9 +80,9 @@ func (c *Conn) Write(p []byte) (int, error) {
 		// Full, or a write failed and the end is being published.
 		select {
 		case <-c.send.spaceCh():
-		case <-c.end.doneCh:
+		case <-c.end.wait():
 		case <-c.writeDeadline.wait():
-		case <-c.closingCh:
+		case <-c.closing.wait():
 		}
 	}
 }
@@ -91,7 +91,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 // comes first, then the end of the Conn, then the deadline.
 func (c *Conn) writeStop() error {
 	switch {
-	case isClosed(c.closingCh):
+	case c.closing.isSet():
 		return net.ErrClosed
 	case c.end.done():
 		return c.end.writeErr()
@@ -225,7 +225,7 @@ func (c *Conn) writeLoop() {
 					c.writeFailed(err)
 				}
 			}
-			if !c.send.linger(c.closingCh) {
+			if !c.send.linger(&c.closing) {
 				return
 			}
 			continue
@@ -272,8 +272,8 @@ func (c *Conn) writeFailed(err error) {
 	t := time.NewTimer(c.opts.CloseTimeout)
 	defer t.Stop()
 	select {
-	case <-c.end.doneCh:
-	case <-c.closingCh: // Close drops the connection itself
+	case <-c.end.wait():
+	case <-c.closing.wait(): // Close drops the connection itself
 	case <-t.C:
 		c.abort()
 	}
