@@ -66,6 +66,10 @@ func (s *signal) notify() {
 	}
 }
 
+// closedCh is a closed channel, the one a latch set before anyone waited
+// holds.
+var closedCh = func() chan struct{} { ch := make(chan struct{}); close(ch); return ch }()
+
 // latch is a channel closed once, to tell every goroutine that something
 // happened for good (a Conn's close began, it was aborted, it finished).
 // The channel is made by the first goroutine that waits on it, or by set:

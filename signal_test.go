@@ -3,6 +3,7 @@ package wsstream
 import (
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestLatch: a latch behaves as a channel closed once, whether it is
@@ -45,7 +46,11 @@ func TestLatch(t *testing.T) {
 			}
 			wg.Go(l.set)
 			for range 8 {
-				recv(t, woke)
+				select {
+				case <-woke:
+				case <-time.After(10 * time.Second):
+					t.Fatal("a waiter was not woken by set")
+				}
 			}
 			wg.Wait()
 			if !l.isSet() {
