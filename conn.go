@@ -74,9 +74,9 @@ type Conn struct {
 	end    *ending     // why the Conn ended, once it has
 	events *registry.Registry[Event]
 
-	// writeCallCh (buffer 1) is held by the Write in progress, so that
+	// writing is held by the Write in progress (or CloseWrite), so that
 	// concurrent Writes do not interleave.
-	writeCallCh chan struct{}
+	writing slot
 	// lastInline is when a Write last finished sending from its own
 	// goroutine, or handed a small write to the writer, in Unix
 	// nanoseconds; see startSending.
@@ -152,7 +152,6 @@ func newConn(ws messageConn, tr *transport, o Options, ctx context.Context, canc
 		send:          newSendQueue(o.MaxMessageSize, o.WriteBufferSize),
 		end:           newEnding(),
 		events:        registry.New(cloneEvent),
-		writeCallCh:   make(chan struct{}, 1),
 	}
 }
 

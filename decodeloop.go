@@ -147,21 +147,25 @@ func (c *Conn) decodeTurn() error {
 //
 //go:noinline
 func (c *Conn) loopTakeToken(in *input, urgent bool) (bool, error) {
-	select {
-	case in.tokenCh <- struct{}{}:
+	if in.token.tryTake() {
 		return true, nil
-	case <-c.aborted.made():
+	}
+	if c.aborted.isSet() {
 		return false, errAborted
-	default:
 	}
 	if !urgent && in.readers.Load() > 0 {
 		return false, nil
 	}
-	select {
-	case in.tokenCh <- struct{}{}:
-		return true, nil
-	case <-c.aborted.wait():
-		return false, errAborted
+	for {
+		freed, ok := in.token.take()
+		if ok {
+			return true, nil
+		}
+		select {
+		case <-freed:
+		case <-c.aborted.wait():
+			return false, errAborted
+		}
 	}
 }
 

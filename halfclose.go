@@ -44,14 +44,20 @@ func (c *Conn) CloseWrite() error {
 		return ErrHalfCloseUnsupported
 	}
 	// Wait for a Write in progress, so that its bytes go first.
-	select {
-	case c.writeCallCh <- struct{}{}:
-	case <-c.closing.wait():
-		return c.writeStop()
-	case <-c.end.wait():
-		return c.writeStop()
+	for {
+		freed, ok := c.writing.take()
+		if ok {
+			break
+		}
+		select {
+		case <-freed:
+		case <-c.closing.wait():
+			return c.writeStop()
+		case <-c.end.wait():
+			return c.writeStop()
+		}
 	}
-	defer func() { <-c.writeCallCh }()
+	defer c.writing.release()
 	if c.send.closeWrite() {
 		go c.writeLoop()
 	}

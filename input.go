@@ -39,8 +39,8 @@ type input struct {
 	// readAt is the transport's: when bytes last arrived.
 	readAt *atomic.Int64
 
-	// tokenCh (buffer 1) is the token: full while somebody holds it.
-	tokenCh chan struct{}
+	// token is held by whoever reads the socket (see acquire).
+	token slot
 
 	kickMu sync.Mutex // guards waiting, waiter, deadlineSet and closed
 	// waiting is set while the holder waits for the socket in waitRead;
@@ -162,7 +162,6 @@ func (in *input) init(nc net.Conn, readAt *atomic.Int64, client bool) {
 		return
 	}
 	in.raw = raw
-	in.tokenCh = make(chan struct{}, 1)
 	in.loopMay.Store(true)
 	in.idle = readIdle
 	in.tryFn = in.tryRead
@@ -201,9 +200,15 @@ func (in *input) preload(n int, br *bufio.Reader) bool {
 	return true
 }
 
-// acquire takes the token, waiting for it.
+// acquire takes the token, waiting for it as long as it takes.
 func (in *input) acquire() {
-	in.tokenCh <- struct{}{}
+	for {
+		freed, ok := in.token.take()
+		if ok {
+			return
+		}
+		<-freed
+	}
 }
 
 // release gives the token up, and the inbox back to its pool when empty.
@@ -212,7 +217,7 @@ func (in *input) release() {
 		putBuf(in.bufp)
 		in.bufp, in.start = nil, 0
 	}
-	<-in.tokenCh
+	in.token.release()
 }
 
 // read is how coder/websocket and net/http read the transport.

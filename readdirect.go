@@ -94,14 +94,17 @@ func (c *Conn) takeSocket(in *input) (again, took bool) {
 	if in.loopWaiting.Load() {
 		in.kick(driverLoop) // see waitRead
 	}
-	select {
-	case in.tokenCh <- struct{}{}:
+	freed, ok := in.token.take()
+	if ok {
 		return false, true
-	default:
 	}
 	select {
-	case in.tokenCh <- struct{}{}:
-		return false, true
+	case <-freed:
+		if in.token.tryTake() {
+			return false, true
+		}
+		// Another came first, and will release it: the caller looks
+		// again, and comes back here.
 	case <-c.recv.readableCh:
 	case <-c.readDeadline.wait():
 	case <-c.closing.wait():

@@ -114,3 +114,60 @@ func (l *latch) isSet() bool {
 	p := l.ch.Load()
 	return p != nil && (p == &closedCh || isClosed(*p))
 }
+
+// slot is a lock that a waiter may stop waiting for: it waits on the
+// channel take returns together with whatever else ends its wait (a
+// deadline, Close). The channel, with a buffer of one, is made by the
+// first goroutine that finds the slot held: most Conns never see two
+// Writes at once, and an idle one holds no such channel.
+//
+// A release notifies the channel; a waiter woken by it tries to take the
+// slot again (another may have come first: it waits again). A waiter that
+// stops waiting after a wake-up from the channel, without taking the slot,
+// calls pass, so that another waiter is not left asleep while the slot is
+// free.
+type slot struct {
+	held  atomic.Bool
+	freed atomic.Pointer[chan struct{}]
+}
+
+// tryTake takes the slot if it is free, and never makes the channel.
+func (s *slot) tryTake() bool {
+	return s.held.CompareAndSwap(false, true)
+}
+
+// take takes the slot if it is free; otherwise it returns the channel to
+// wait on before trying again.
+func (s *slot) take() (<-chan struct{}, bool) {
+	if s.tryTake() {
+		return nil, true
+	}
+	p := s.freed.Load()
+	if p == nil {
+		ch := make(chan struct{}, 1)
+		if !s.freed.CompareAndSwap(nil, &ch) {
+			p = s.freed.Load()
+		} else {
+			p = &ch
+		}
+	}
+	// Look again once the channel is there: a release this look misses
+	// comes after it, and so finds the channel to notify.
+	if s.tryTake() {
+		return nil, true
+	}
+	return *p, false
+}
+
+// release gives the slot up and wakes a waiter, if any.
+func (s *slot) release() {
+	s.held.Store(false)
+	s.pass()
+}
+
+// pass wakes a waiter, if the channel was made.
+func (s *slot) pass() {
+	if p := s.freed.Load(); p != nil {
+		notify(*p)
+	}
+}

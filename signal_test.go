@@ -2,6 +2,7 @@ package wsstream
 
 import (
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -56,6 +57,76 @@ func TestLatch(t *testing.T) {
 			if !l.isSet() {
 				t.Fatal("isSet false after set")
 			}
+		}
+	})
+}
+
+// TestSlot: a slot is held by one goroutine at a time; a release wakes a
+// waiter; a waiter that stops waiting after a wake-up passes it on, so
+// that no waiter sleeps while the slot is free.
+func TestSlot(t *testing.T) {
+	t.Run("held", func(t *testing.T) {
+		var s slot
+		if _, ok := s.take(); !ok {
+			t.Fatal("take on a free slot failed")
+		}
+		freed, ok := s.take()
+		if ok || s.tryTake() {
+			t.Fatal("a held slot was taken again")
+		}
+		if isClosed(freed) {
+			t.Fatal("a held slot's channel has a wake-up")
+		}
+		s.release()
+		if !isClosed(freed) {
+			t.Fatal("release did not wake the waiter")
+		}
+		if !s.tryTake() {
+			t.Fatal("a released slot could not be taken")
+		}
+	})
+	t.Run("stress", func(t *testing.T) {
+		var s slot
+		var inside, done atomic.Int32
+		var wg sync.WaitGroup
+		const workers, rounds = 8, 300
+		for w := range workers {
+			wg.Go(func() {
+				for i := range rounds {
+					giveUp := (w+i)%5 == 0
+					var took bool
+					for waited := false; !took; waited = true {
+						freed, ok := s.take()
+						if ok {
+							took = true
+							break
+						}
+						if giveUp && waited {
+							s.pass()
+							break
+						}
+						select {
+						case <-freed:
+						case <-time.After(10 * time.Second):
+							t.Error("a waiter slept 10s: the slot was left free")
+							return
+						}
+					}
+					if !took {
+						continue
+					}
+					if inside.Add(1) != 1 {
+						t.Error("two goroutines hold the slot")
+					}
+					inside.Add(-1)
+					s.release()
+				}
+				done.Add(1)
+			})
+		}
+		wg.Wait()
+		if done.Load() != workers {
+			t.Fatalf("%d of %d workers finished", done.Load(), workers)
 		}
 	})
 }

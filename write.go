@@ -21,35 +21,27 @@ import (
 // timeout (see [Conn.SetWriteDeadline]).
 func (c *Conn) Write(p []byte) (int, error) {
 	// Wait for the Write in progress, if any. Whatever wakes this one,
-	// writeStop decides, in its order; a deadline moved meanwhile sends
-	// it back to waiting. Most Writes find no other in progress: the
-	// single-channel attempt first spares them a select over four
-	// channels, which locks all four.
-	for held := false; !held; {
+	// writeStop decides, in its order (a close that came while it waited
+	// comes first); a deadline moved meanwhile sends it back to waiting.
+	for waited := false; ; waited = true {
 		if err := c.writeStop(); err != nil {
+			if waited {
+				c.writing.pass() // the wake-up it may have taken
+			}
 			return 0, err
 		}
-		select {
-		case c.writeCallCh <- struct{}{}:
-			held = true
-			continue
-		default:
+		freed, ok := c.writing.take()
+		if ok {
+			break
 		}
 		select {
-		case c.writeCallCh <- struct{}{}:
-			// Woken by the slot: what else happened while this Write
-			// waited (a close, say) still comes first.
-			if err := c.writeStop(); err != nil {
-				<-c.writeCallCh
-				return 0, err
-			}
-			held = true
+		case <-freed:
 		case <-c.closing.wait():
 		case <-c.end.wait():
 		case <-c.writeDeadline.wait():
 		}
 	}
-	defer func() { <-c.writeCallCh }()
+	defer c.writing.release()
 	if c.sendDirect(p) {
 		return len(p), nil
 	}
@@ -109,7 +101,7 @@ func (c *Conn) writeStop() error {
 // its messages itself, p fits in one, nothing is queued or being sent,
 // the output has no backlog, and p is not a small write to coalesce. It
 // reports whether it did: p is then on the socket or in the output's
-// queue, and no longer needed. The caller holds writeCallCh.
+// queue, and no longer needed. The caller holds the writing slot.
 func (c *Conn) sendDirect(p []byte) bool {
 	if c.tr == nil || c.tr.out.raw == nil || !c.tr.out.framed || len(p) == 0 || len(p) > c.send.maxMsg {
 		return false
@@ -140,7 +132,7 @@ func (c *Conn) sendDirect(p []byte) bool {
 // socket can take it without blocking (no hand-off: a request-response
 // exchange costs no goroutine wake-up), and otherwise from a writer
 // goroutine. The caller set the queue's running flag (push or closeWrite
-// said start) and holds writeCallCh, so that nothing else is queued
+// said start) and holds the writing slot, so that nothing else is queued
 // meanwhile; size is how many bytes it writes.
 //
 // A small write that comes within coalesceWindow of the end of the last
