@@ -97,11 +97,14 @@ type Conn struct {
 	// closed and every goroutine of the Conn has exited.
 	finished latch
 
-	// Keepalive. kaTimer runs keepalive every KeepaliveInterval.
-	kaMu      sync.Mutex // guards kaTimer and kaStopped
-	kaTimer   *time.Timer
-	kaStopped bool           // finish stopped keepalive for good
-	kaRunning sync.WaitGroup // running keepalive callbacks
+	// Keepalive. kaTimer runs keepalive every KeepaliveInterval; first,
+	// for a Conn that starts resting (startResting), it ends the first
+	// period, while firstPeriod is set.
+	kaMu        sync.Mutex // guards kaTimer and kaStopped
+	kaTimer     *time.Timer
+	firstPeriod atomic.Bool
+	kaStopped   bool           // finish stopped keepalive for good
+	kaRunning   sync.WaitGroup // running keepalive callbacks
 	// recvAt is when data last arrived, in Unix nanoseconds, for a Conn
 	// without a transport (which notes every byte itself).
 	recvAt atomic.Int64
@@ -155,12 +158,57 @@ func newConn(ws messageConn, tr *transport, o Options, ctx context.Context, canc
 	}
 }
 
-// start runs the read loop and keepalive.
+// start runs the read loop and keepalive. Where Reads decode the frames
+// themselves, the read loop starts resting (see startResting), and
+// keepalive's timer first ends that rest.
 func (c *Conn) start() {
-	go c.readLoop()
-	if c.opts.KeepaliveInterval > 0 {
+	first := c.opts.KeepaliveInterval
+	if c.startResting() {
+		c.firstPeriod.Store(true)
+		first = firstRest
+		if ka := c.opts.KeepaliveInterval; ka > 0 {
+			first = min(first, ka)
+		}
+	} else {
+		go c.readLoop()
+	}
+	if first > 0 {
 		c.kaMu.Lock()
-		c.kaTimer = time.AfterFunc(c.opts.KeepaliveInterval, c.keepalive)
+		c.kaTimer = time.AfterFunc(first, c.tick)
+		c.kaMu.Unlock()
+	}
+}
+
+// tick is the Conn's timer: keepalive, after the end of the first period
+// for a Conn that starts resting.
+func (c *Conn) tick() {
+	if !c.firstPeriod.CompareAndSwap(true, false) {
+		c.keepalive()
+		return
+	}
+	c.kaMu.Lock()
+	if c.kaStopped {
+		c.kaMu.Unlock()
+		return // the Conn has finished
+	}
+	c.kaRunning.Add(1)
+	c.kaMu.Unlock()
+	defer c.kaRunning.Done()
+
+	c.endFirstPeriod()
+	ka := c.opts.KeepaliveInterval
+	switch {
+	case ka <= 0:
+		c.kaMu.Lock()
+		c.kaTimer = nil // never needed again
+		c.kaMu.Unlock()
+	case ka <= firstRest:
+		c.keepalive()
+	default:
+		c.kaMu.Lock()
+		if !c.kaStopped {
+			c.kaTimer.Reset(ka - firstRest)
+		}
 		c.kaMu.Unlock()
 	}
 }

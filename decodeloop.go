@@ -94,6 +94,44 @@ func (c *Conn) loopStarts() {
 	}
 }
 
+// firstRest is how long a Conn's read loop rests when it starts.
+const firstRest = readIdle
+
+// startResting begins the Conn's life as if a Read had just left the
+// socket: the read loop rests until the first period ends (endFirstPeriod,
+// firstRest later), or Close, an abort or coder's turn wakes it, as they
+// wake a read loop that rests. The application's first Read, which most
+// often comes at once, so finds the socket free: were the read loop
+// waiting for it, the Read would have to interrupt that wait and then
+// wait for the token, in a select whose channels (Close's, the end's, the
+// deadline's, the token's) would be made for it and kept for the Conn's
+// life. Frames that come while nobody reads, pings among them, wait up to
+// firstRest for the read loop. It reports false, and does nothing, for a
+// Conn whose Reads do not decode: its read loop starts at once.
+func (c *Conn) startResting() bool {
+	in := c.direct()
+	if in == nil {
+		return false
+	}
+	in.loopMay.Store(false)
+	in.restMu.Lock()
+	in.resting = true
+	in.restMu.Unlock()
+	return true
+}
+
+// endFirstPeriod ends the rest a Conn starts with: unless a Read came, the
+// read loop takes the socket. A Read that came arms the idle timer when it
+// leaves, which takes it from there (readDone).
+func (c *Conn) endFirstPeriod() {
+	in := c.direct()
+	if in.readers.Load() > 0 || in.readRounds.Load() > 0 {
+		return
+	}
+	in.loopMay.Store(true)
+	c.wakeLoop(in)
+}
+
 // wakeResting starts the read loop again if it rests: the Conn is closing
 // or aborted, and the read loop must run to end it.
 func (c *Conn) wakeResting() {

@@ -209,9 +209,11 @@ func TestReadLoopWaitsOnAFreshGoroutine(t *testing.T) {
 	for _, side := range hostileSides {
 		t.Run(side, func(t *testing.T) {
 			p, c := newRawPeer(t, side, Options{})
+			// Nobody reads: the read loop starts once the Conn's first
+			// period is over.
 			waitReadLoop(t, c, true)
-			if g := readLoopGoroutine(c); !strings.Contains(g, "created by github.com/wsstream/wsstream.(*Conn).start") {
-				t.Fatalf("read loop at first: %q; want the one start made", g)
+			if g := readLoopGoroutine(c); !strings.Contains(g, "created by github.com/wsstream/wsstream.(*Conn).wakeLoop") {
+				t.Fatalf("read loop at first: %q; want the one the first period's end started", g)
 			}
 			// Nobody reads: the read loop decodes the frame into the
 			// buffer, and would then wait.
@@ -234,6 +236,44 @@ func TestReadLoopWaitsOnAFreshGoroutine(t *testing.T) {
 			buf := make([]byte, 4000)
 			if n, err := io.ReadFull(c, buf[:3000]); n != 3000 || err != nil {
 				t.Fatalf("Read: %d, %v", n, err)
+			}
+		})
+	}
+}
+
+// TestFirstReadFindsTheSocketFree: a Conn starts with its read loop
+// resting, so that the application's first Read, which most often comes
+// at once, takes the socket without interrupting the read loop's wait and
+// waiting for it: it makes none of the channels such a wait needs (which
+// an idle Conn would keep for its life). An attempt where the first period
+// may have ended before the Read (a slow machine) is tried again.
+func TestFirstReadFindsTheSocketFree(t *testing.T) {
+	for _, side := range hostileSides {
+		t.Run(side, func(t *testing.T) {
+			for attempt := 0; ; attempt++ {
+				p, c := newRawPeer(t, side, Options{})
+				made := time.Now()
+				p.send(t, p.frame(true, 0, opBinary, []byte("first")))
+				buf := make([]byte, 8)
+				n, err := c.Read(buf)
+				if err != nil || string(buf[:n]) != "first" {
+					t.Fatalf("Read: %q, %v", buf[:n], err)
+				}
+				waited := c.direct().token.freed.Load() != nil || c.closing.made() != nil || c.end.published.made() != nil
+				loop := readLoopRuns(c)
+				if time.Since(made) >= firstRest {
+					if attempt == 20 {
+						t.Fatalf("no attempt read within %v of Dial or Accept", firstRest)
+					}
+					continue
+				}
+				if waited {
+					t.Fatal("the first Read waited for the token")
+				}
+				if loop {
+					t.Fatal("the read loop runs while the first Read took the socket")
+				}
+				return
 			}
 		})
 	}
