@@ -28,7 +28,9 @@ import (
 // from Dial or Accept over a *net.TCPConn or *net.UnixConn, without TLS),
 // a Read that finds nothing buffered reads the socket and decodes binary
 // frames itself, and the read loop steps aside while Reads do so and for
-// 10 to 160 ms after; and a Write frames its data itself and sends it from
+// 10 to 160 ms after, and for the first 10 ms of the Conn's life (frames
+// that come while nobody reads, pings among them, wait for it so long);
+// and a Write frames its data itself and sends it from
 // its own goroutine when the socket takes it at once. A second goroutine,
 // the writer, exists only while written data waits for the socket, and
 // for 100 µs after, so that a stream of small writes reuses it. A third

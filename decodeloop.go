@@ -285,6 +285,6 @@ func (c *Conn) coderMessageDone() {
 	}
 	in.release()
 	if resumed {
-		notify(c.recv.readableCh)
+		c.recv.readWake.notify()
 	}
 }

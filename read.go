@@ -38,6 +38,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 		if c.readDeadline.passed() {
 			return 0, errDeadline
 		}
+		// The channel a waiting Read is woken on, taken before the look:
+		// it waits on it only if it was there then (waitReadable).
+		ready := c.recv.readWake.made()
 		// The read loop commits every byte before it publishes the end or
 		// the end of the peer's stream: once either is seen, what take
 		// finds is all there is. take reports the stream's end under the
@@ -47,7 +50,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		if n > 0 {
 			c.noteRead()
 			if more {
-				notify(c.recv.readableCh) // wake the next waiting Read
+				c.recv.readWake.notify() // wake the next waiting Read
 			}
 			return n, nil
 		}
@@ -60,7 +63,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		if len(p) == 0 {
 			return 0, nil
 		}
-		n, again := c.readDirect(p)
+		n, again := c.readDirect(p, ready)
 		if n > 0 {
 			c.noteRead()
 			return n, nil
@@ -68,7 +71,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		if again {
 			continue
 		}
-		c.waitReadable()
+		c.waitReadable(ready)
 	}
 }
 
@@ -81,14 +84,21 @@ func (c *Conn) noteRead() {
 }
 
 // waitReadable waits until bytes arrive, the Conn ends, the read deadline
-// passes or Close begins. A function of its own, so that Read's frame,
-// below which a Read that decodes waits for the socket, stays small (see
-// readDirect).
+// passes or Close begins; ready is the receive buffer's readable channel as
+// Read found it before it looked at the buffer. When there was none yet,
+// waitReadable makes it and returns, and Read looks again (a notification
+// before the channel was made was dropped). A function of its own, so
+// that Read's frame, below which a Read that decodes waits for the socket,
+// stays small (see readDirect).
 //
 //go:noinline
-func (c *Conn) waitReadable() {
+func (c *Conn) waitReadable(ready <-chan struct{}) {
+	if ready == nil {
+		c.recv.readWake.ensure()
+		return
+	}
 	select {
-	case <-c.recv.readableCh:
+	case <-ready:
 	case <-c.end.wait():
 	case <-c.readDeadline.wait():
 	case <-c.closing.wait():

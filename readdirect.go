@@ -60,19 +60,20 @@ func (c *Conn) direct() *input {
 // reports whether Read should look at the buffer again (bytes or the end
 // of the stream arrived, or its deadline, Close or the end came); 0, false
 // means it is coder/websocket's turn (or the read deadline is due), and
-// Read waits for the read loop as it always did.
+// Read waits for the read loop as it always did. ready is as for
+// waitReadable.
 //
 // Its frame, and those of the functions it calls, are on the stack of the
 // application's goroutine while it waits: they are kept small (the selects
 // in takeSocket, no defers), so that a goroutine serving a Conn stays
 // within a smaller stack.
-func (c *Conn) readDirect(p []byte) (n int, again bool) {
+func (c *Conn) readDirect(p []byte, ready <-chan struct{}) (n int, again bool) {
 	in := c.direct()
 	if in == nil || in.coderTurn.Load() {
 		return 0, false
 	}
 	in.readers.Add(1)
-	again, took := c.takeSocket(in)
+	again, took := c.takeSocket(in, ready)
 	if took {
 		n, again = c.readFrames(in, p)
 		in.release()
@@ -84,10 +85,11 @@ func (c *Conn) readDirect(p []byte) (n int, again bool) {
 // takeSocket takes the token for a Read, which readers counts. It reports
 // whether it did; when it did not, Read is to look at the buffer again
 // (the read loop made bytes readable, or the deadline, Close or the end
-// came).
+// came, or the receive buffer's readable channel was not made when Read
+// looked at the buffer: see waitReadable).
 //
 //go:noinline
-func (c *Conn) takeSocket(in *input) (again, took bool) {
+func (c *Conn) takeSocket(in *input, ready <-chan struct{}) (again, took bool) {
 	if in.loopMay.Load() {
 		in.loopMay.Store(false)
 	}
@@ -98,6 +100,10 @@ func (c *Conn) takeSocket(in *input) (again, took bool) {
 	if ok {
 		return false, true
 	}
+	if ready == nil {
+		c.recv.readWake.ensure()
+		return true, false
+	}
 	select {
 	case <-freed:
 		if in.token.tryTake() {
@@ -105,7 +111,7 @@ func (c *Conn) takeSocket(in *input) (again, took bool) {
 		}
 		// Another came first, and will release it: the caller looks
 		// again, and comes back here.
-	case <-c.recv.readableCh:
+	case <-ready:
 	case <-c.readDeadline.wait():
 	case <-c.closing.wait():
 	case <-c.end.wait():

@@ -431,7 +431,7 @@ func TestReadTakesWhatArrivedBeforeTheToken(t *testing.T) {
 	region := c.recv.reserve(nil)
 	copy(region, "echo")
 	c.recv.commit(4)
-	<-c.recv.readableCh // a Read's earlier wake-up took the notification
+	c.recv.readWake.ensure() // made after the commit: no notification waits
 	requireReadDirectReturns(t, c, "bytes readable")
 }
 
@@ -442,7 +442,7 @@ func requireReadDirectReturns(t *testing.T, c *Conn, state string) {
 	t.Helper()
 	done := make(chan bool, 1)
 	go func() {
-		_, again := c.readDirect(make([]byte, 16))
+		_, again := c.readDirect(make([]byte, 16), c.recv.readWake.made())
 		done <- again
 	}()
 	select {

@@ -26,19 +26,17 @@ type recvBuffer struct {
 	// drained, Read returns io.EOF.
 	eof bool
 
-	// readableCh (buffer 1) tells a waiting Read that data arrived, or
-	// that it may decode again (coderMessageDone).
-	readableCh chan struct{}
+	// readWake tells a waiting Read that data arrived, or that it may
+	// decode again (coderMessageDone). Made by the first Read that would
+	// wait, which looks again first (see Read, signal.ensure).
+	readWake signal
 	// space tells a waiting reserve that Read freed room or that the
 	// buffer now discards (made by the first reserve that waits).
 	space signal
 }
 
 func newRecvBuffer(size int) *recvBuffer {
-	return &recvBuffer{
-		size:       size,
-		readableCh: make(chan struct{}, 1),
-	}
+	return &recvBuffer{size: size}
 }
 
 // take moves buffered bytes into p and reports how many, whether more
@@ -121,7 +119,7 @@ func (b *recvBuffer) commit(n int) bool {
 	b.releaseLocked()
 	b.mu.Unlock()
 	if n > 0 {
-		notify(b.readableCh)
+		b.readWake.notify()
 	}
 	return n > 0
 }
@@ -143,7 +141,7 @@ func (b *recvBuffer) closeRead() {
 	b.mu.Lock()
 	b.eof = true
 	b.mu.Unlock()
-	notify(b.readableCh)
+	b.readWake.notify()
 }
 
 // atEOF reports whether closeRead was called.

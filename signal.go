@@ -51,6 +51,19 @@ func (s *signal) wait() <-chan struct{} {
 	return ch
 }
 
+// ensure makes the channel if nobody has; any goroutine may call it,
+// without the owner's lock. For a waiter that does not wait under that
+// lock: it takes made before it looks at the state, and waits on that
+// channel only if it was there; otherwise it calls ensure and looks
+// again, so that a notification it missed before the channel was made
+// shows as the change it made.
+func (s *signal) ensure() {
+	if s.ch.Load() == nil {
+		ch := make(chan struct{}, 1)
+		s.ch.CompareAndSwap(nil, &ch)
+	}
+}
+
 // made returns the channel if a waiter made it, nil otherwise.
 func (s *signal) made() <-chan struct{} {
 	if p := s.ch.Load(); p != nil {
