@@ -15,7 +15,8 @@ import "time"
 //
 // The read loop still owns the connection whenever nobody reads: it
 // decodes in the same way once no Read has for a period of the idle timer
-// (10 ms to 160 ms after the last: see loopMayDrive), so pings are
+// (10 ms to 160 ms after the last: see loopMayDrive; and 10 ms after the
+// Conn was made, until when it rests: startResting), so pings are
 // answered and the close handshake runs while the application does
 // something else. A Read that wants the socket while the read loop waits
 // on it interrupts that wait (input.kick).
