@@ -44,18 +44,11 @@ func (c *Conn) CloseWrite() error {
 		return ErrHalfCloseUnsupported
 	}
 	// Wait for a Write in progress, so that its bytes go first.
-	for {
-		freed, ok := c.writing.take()
-		if ok {
-			break
+	if err := c.takeWriting(true); err != nil {
+		if errors.Is(err, ErrWriteClosed) {
+			return nil // a CloseWrite came first
 		}
-		select {
-		case <-freed:
-		case <-c.closing.wait():
-			return c.writeStop()
-		case <-c.end.wait():
-			return c.writeStop()
-		}
+		return err
 	}
 	defer c.writing.release()
 	if c.send.closeWrite() {

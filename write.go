@@ -1,6 +1,7 @@
 package wsstream
 
 import (
+	"errors"
 	"net"
 	"time"
 
@@ -20,26 +21,8 @@ import (
 // [ErrConnectionLost]); [ErrWriteClosed] after [Conn.CloseWrite]; a
 // timeout (see [Conn.SetWriteDeadline]).
 func (c *Conn) Write(p []byte) (int, error) {
-	// Wait for the Write in progress, if any. Whatever wakes this one,
-	// writeStop decides, in its order (a close that came while it waited
-	// comes first); a deadline moved meanwhile sends it back to waiting.
-	for waited := false; ; waited = true {
-		if err := c.writeStop(); err != nil {
-			if waited {
-				c.writing.pass() // the wake-up it may have taken
-			}
-			return 0, err
-		}
-		freed, ok := c.writing.take()
-		if ok {
-			break
-		}
-		select {
-		case <-freed:
-		case <-c.closing.wait():
-		case <-c.end.wait():
-		case <-c.writeDeadline.wait():
-		}
+	if err := c.takeWriting(false); err != nil {
+		return 0, err
 	}
 	defer c.writing.release()
 	if c.sendDirect(p) {
@@ -75,6 +58,41 @@ func (c *Conn) Write(p []byte) (int, error) {
 		case <-c.end.wait():
 		case <-c.writeDeadline.wait():
 		case <-c.closing.wait():
+		}
+	}
+}
+
+// takeWriting takes the writing slot, waiting for the Write in progress,
+// if any, for a Write or, with closeWrite, for CloseWrite. Whatever wakes
+// it, writeStop decides, in its order (a close that came while it waited
+// comes first), before each try; a deadline moved meanwhile sends it back
+// to waiting. CloseWrite does not wait for the write deadline, nor fail
+// because it passed.
+func (c *Conn) takeWriting(closeWrite bool) error {
+	for waited := false; ; waited = true {
+		err := c.writeStop()
+		if closeWrite && errors.Is(err, errDeadline) {
+			err = nil
+		}
+		if err != nil {
+			if waited {
+				c.writing.pass() // the wake-up it may have taken
+			}
+			return err
+		}
+		freed, ok := c.writing.take()
+		if ok {
+			return nil
+		}
+		var expired <-chan struct{}
+		if !closeWrite {
+			expired = c.writeDeadline.wait()
+		}
+		select {
+		case <-freed:
+		case <-c.closing.wait():
+		case <-c.end.wait():
+		case <-expired:
 		}
 	}
 }
