@@ -2,11 +2,15 @@
 
 package wsstream
 
-import "time"
+import (
+	"bufio"
+	"time"
+)
 
 // The inbox: bytes read from the socket that nobody has taken yet. Its
 // buffer comes from a pool and goes back whenever it is empty. Every
-// function here is called by the token's holder.
+// function here is called by the token's holder, but preload, which runs
+// before anybody reads.
 
 // pending returns the inbox's unread bytes.
 func (in *input) pending() []byte {
@@ -74,4 +78,21 @@ func (in *input) readSocket(p []byte) (int, error) {
 		in.readAt.Store(time.Now().UnixNano())
 	}
 	return n, err
+}
+
+// preload moves the n bytes buffered in br into the inbox, before anybody
+// reads: the transport then hands them on first. It reports false, and
+// leaves br as it is, when the transport has no input of its own (coder
+// must read br itself then; nothing is decoded on such a transport).
+func (in *input) preload(n int, br *bufio.Reader) bool {
+	if in.raw == nil {
+		return false
+	}
+	if n > inboxSize {
+		in.bufp = getBuf(n) // more than net/http's 4 KiB reader holds
+	}
+	b, _ := br.Peek(n)
+	in.n = copy(in.space(), b)
+	br.Discard(n)
+	return true
 }

@@ -3,7 +3,6 @@
 package wsstream
 
 import (
-	"bufio"
 	"errors"
 	"math"
 	"net"
@@ -181,23 +180,6 @@ func (in *input) startFrames(frames bool) {
 	in.head, in.frames = false, frames
 	in.release()
 	in.decode = frames
-}
-
-// preload moves the n bytes buffered in br into the inbox, before anybody
-// reads: the transport then hands them on first. It reports false, and
-// leaves br as it is, when the transport has no input of its own (coder
-// must read br itself then; nothing is decoded on such a transport).
-func (in *input) preload(n int, br *bufio.Reader) bool {
-	if in.raw == nil {
-		return false
-	}
-	if n > inboxSize {
-		in.bufp = getBuf(n) // more than net/http's 4 KiB reader holds
-	}
-	b, _ := br.Peek(n)
-	in.n = copy(in.space(), b)
-	br.Discard(n)
-	return true
 }
 
 // acquire takes the token, waiting for it as long as it takes.
