@@ -113,7 +113,6 @@ func (c *Conn) startResting() bool {
 	if in == nil {
 		return false
 	}
-	in.loopMay.Store(false)
 	in.restMu.Lock()
 	in.resting = true
 	in.restMu.Unlock()

@@ -13,8 +13,8 @@ import (
 // ending is the one record of why a Conn ended, in the manner of
 // net/http's persistConn: written once, then published by setting
 // published, a latch. After that its fields never change and anyone may
-// read them without a lock. Read's, Write's, Ping's and the events' errors are all
-// derived from it, so they always agree.
+// read them without a lock. Read's, Write's, Ping's and the events'
+// errors are all derived from it, so they always agree.
 type ending struct {
 	mu sync.Mutex // guards failure and peer until the record is published
 	// failure is why the Conn dropped the connection itself (keepalive,

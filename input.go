@@ -94,8 +94,8 @@ type input struct {
 	readers   atomic.Int32 // Reads decoding or waiting to
 	// readRounds counts the times the last Read left; idleRounds is its
 	// value when the idle timer last looked. loopMay is set when the read
-	// loop may take the socket: at first, and after a period of readIdle
-	// without Reads; a Read clears it.
+	// loop may take the socket: after the Conn's first period, and after a
+	// period of readIdle without Reads; a Read clears it.
 	readRounds atomic.Uint64
 	idleRounds atomic.Uint64
 	loopMay    atomic.Bool
@@ -161,7 +161,6 @@ func (in *input) init(nc net.Conn, readAt *atomic.Int64, client bool) {
 		return
 	}
 	in.raw = raw
-	in.loopMay.Store(true)
 	in.idle = readIdle
 	in.tryFn = in.tryRead
 	in.head = client
