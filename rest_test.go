@@ -259,7 +259,7 @@ func TestFirstReadFindsTheSocketFree(t *testing.T) {
 				if err != nil || string(buf[:n]) != "first" {
 					t.Fatalf("Read: %q, %v", buf[:n], err)
 				}
-				waited := c.direct().token.freed.Load() != nil || c.closing.made() != nil || c.end.published.made() != nil
+				waited := c.direct().token.freed.made() != nil || c.closing.made() != nil || c.end.published.made() != nil
 				loop := readLoopRuns(c)
 				if time.Since(made) >= firstRest {
 					if attempt == 20 {

@@ -40,23 +40,19 @@ type signal struct {
 	ch atomic.Pointer[chan struct{}]
 }
 
-// wait returns the channel to wait on, made on the first call. It must be
-// called with the owner's lock held (no two calls make one).
+// wait returns the channel to wait on, made on the first call. It is
+// called with the owner's lock held (see signal).
 func (s *signal) wait() <-chan struct{} {
-	if p := s.ch.Load(); p != nil {
-		return *p
-	}
-	ch := make(chan struct{}, 1)
-	s.ch.Store(&ch)
-	return ch
+	s.ensure()
+	return *s.ch.Load()
 }
 
 // ensure makes the channel if nobody has; any goroutine may call it,
 // without the owner's lock. For a waiter that does not wait under that
 // lock: it takes made before it looks at the state, and waits on that
 // channel only if it was there; otherwise it calls ensure and looks
-// again, so that a notification it missed before the channel was made
-// shows as the change it made.
+// again, so that a change whose notification came before the channel
+// existed is seen by that second look.
 func (s *signal) ensure() {
 	if s.ch.Load() == nil {
 		ch := make(chan struct{}, 1)
@@ -141,7 +137,7 @@ func (l *latch) isSet() bool {
 // free.
 type slot struct {
 	held  atomic.Bool
-	freed atomic.Pointer[chan struct{}]
+	freed signal // notified on release, made as signal.ensure says
 }
 
 // tryTake takes the slot if it is free, and never makes the channel.
@@ -155,21 +151,13 @@ func (s *slot) take() (<-chan struct{}, bool) {
 	if s.tryTake() {
 		return nil, true
 	}
-	p := s.freed.Load()
-	if p == nil {
-		ch := make(chan struct{}, 1)
-		if !s.freed.CompareAndSwap(nil, &ch) {
-			p = s.freed.Load()
-		} else {
-			p = &ch
-		}
-	}
+	s.freed.ensure()
 	// Look again once the channel is there: a release this look misses
 	// comes after it, and so finds the channel to notify.
 	if s.tryTake() {
 		return nil, true
 	}
-	return *p, false
+	return s.freed.made(), false
 }
 
 // release gives the slot up and wakes a waiter, if any.
@@ -179,8 +167,4 @@ func (s *slot) release() {
 }
 
 // pass wakes a waiter, if the channel was made.
-func (s *slot) pass() {
-	if p := s.freed.Load(); p != nil {
-		notify(*p)
-	}
-}
+func (s *slot) pass() { s.freed.notify() }
